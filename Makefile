@@ -1,0 +1,45 @@
+# Two commands on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+DIST   := miniapp/dist/index.html
+
+.PHONY: run test lint bench drill miniapp venv clean
+
+venv: $(STAMP)
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+# The MiniApp's bundle; rebuilt when its sources or lock file change.
+miniapp: $(DIST)
+$(DIST): $(shell find miniapp -type f -not -path 'miniapp/node_modules/*' -not -path 'miniapp/dist/*' 2>/dev/null)
+	@if [ -f miniapp/package.json ]; then \
+		cd miniapp && npm ci --no-audit --no-fund && npm run build; \
+	else echo "no miniapp/ yet: serving the API only"; fi
+
+run: venv miniapp
+	$(BIN)/clinic migrate
+	$(BIN)/clinic seed
+	exec $(BIN)/clinic serve
+
+test: venv miniapp
+	$(BIN)/python -m pytest
+
+lint: venv
+	$(BIN)/ruff check clinic tests bench
+	$(BIN)/ruff format --check clinic tests bench
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+bench: venv miniapp
+	$(BIN)/python -m bench
+
+drill: venv
+	$(BIN)/python -m pytest -m drill -p no:randomly
+
+clean:
+	rm -rf $(VENV) miniapp/node_modules miniapp/dist

@@ -1,0 +1,1 @@
+"""Clinic booking service for Telegram: REST API, bot webhook and MiniApp over PostgreSQL."""

@@ -1,0 +1,1 @@
+"""Booking: free slots, booking, listing and cancelling."""

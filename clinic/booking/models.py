@@ -1,0 +1,117 @@
+"""Bookings and slots as the API returns them, and the rows they are made from."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from clinic.booking.slots import Hours, Interval, weekly_hours
+
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_HH_MM = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
+
+
+class BookingRequest(BaseModel):
+    """A patient's request; the patient is whoever signed the initData, never a field."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    doctor_id: int = Field(ge=1, le=2_147_483_647)
+    date: dt.date = Field(description="Clinic-local date, YYYY-MM-DD")
+    time: dt.time = Field(description="Clinic-local start, HH:MM on the half-hour grid")
+
+    @field_validator("date", mode="before")
+    @classmethod
+    def _iso_date(cls, value: object) -> object:
+        if not isinstance(value, str) or not _DATE.fullmatch(value):
+            raise ValueError("date must be a string YYYY-MM-DD")
+        return value
+
+    @field_validator("time", mode="before")
+    @classmethod
+    def _hh_mm(cls, value: object) -> object:
+        if not isinstance(value, str) or not _HH_MM.fullmatch(value):
+            raise ValueError("time must be a string HH:MM")
+        return value
+
+
+class BookedDoctor(BaseModel):
+    id: int
+    full_name: str
+    title: str
+    specialization: str
+    photo_url: str | None
+
+
+class Reminder(BaseModel):
+    kind: Literal["confirmation", "24h", "6h", "30m"]
+    due_at: dt.datetime
+    status: str
+
+
+class Booking(BaseModel):
+    id: int
+    status: Literal["confirmed", "cancelled"]
+    date: dt.date
+    time: str = Field(description="Clinic-local start, HH:MM")
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    upcoming: bool
+    created_at: dt.datetime
+    cancelled_at: dt.datetime | None
+    doctor: BookedDoctor
+    reminders: list[Reminder] = Field(default_factory=list)
+
+
+class DaySlots(BaseModel):
+    date: dt.date
+    weekday: str
+    weekday_short: str
+    slots: list[str]
+    count: int
+
+
+class WeekSlots(BaseModel):
+    doctor_id: int
+    week_start: dt.date
+    prev_week: dt.date | None
+    next_week: dt.date | None
+    days: list[DaySlots]
+
+
+class BookingRow(BaseModel):
+    """A booking joined with its doctor, as the booking queries return it."""
+
+    id: int
+    user_id: int
+    doctor_id: int
+    status: Literal["confirmed", "cancelled"]
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    created_at: dt.datetime
+    cancelled_at: dt.datetime | None
+    last_name: str
+    first_name: str
+    middle_name: str | None
+    title: str
+    specialization: str
+    photo: str | None
+
+
+class DoctorWeek(BaseModel):
+    """A doctor's hours and the confirmed bookings of a stretch of days."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    hours: Hours
+    booked: list[Interval]
+
+    @classmethod
+    def from_row(cls, row: Any) -> DoctorWeek:
+        return cls(
+            hours=weekly_hours(tuple(h) for h in row["hours"]),
+            booked=[Interval(r.lower, r.upper) for r in row["booked"]],
+        )

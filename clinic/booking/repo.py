@@ -1,0 +1,49 @@
+"""Typed wrappers over sql/booking.sql."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from clinic.booking.models import BookingRow, DoctorWeek
+from clinic.db import Executor, constraint_errors
+from clinic.errors import PatientBusy, SlotTaken
+from clinic.sql import q
+
+_BOOKING_CONSTRAINTS = {
+    "bookings_doctor_no_overlap": lambda: SlotTaken("Это время только что заняли, выберите другое"),
+    "bookings_patient_no_overlap": lambda: PatientBusy("У вас уже есть запись на это время"),
+}
+
+
+async def doctor_week(
+    db: Executor, *, doctor_id: int, starts: datetime, ends: datetime
+) -> DoctorWeek | None:
+    row = await db.fetchrow(q("booking.doctor_week"), doctor_id, starts, ends)
+    return DoctorWeek.from_row(row) if row else None
+
+
+async def insert_booking(
+    db: Executor, *, doctor_id: int, user_id: int, starts_at: datetime, ends_at: datetime
+) -> BookingRow:
+    with constraint_errors(_BOOKING_CONSTRAINTS):
+        row = await db.fetchrow(q("booking.insert_booking"), doctor_id, user_id, starts_at, ends_at)
+    return BookingRow.model_validate(dict(row))
+
+
+async def list_user_bookings(
+    db: Executor, *, user_id: int, now: datetime, max_rows: int
+) -> list[BookingRow]:
+    rows = await db.fetch(q("booking.list_user_bookings"), user_id, now, max_rows)
+    return [BookingRow.model_validate(dict(row)) for row in rows]
+
+
+async def get_user_booking(db: Executor, *, booking_id: int, user_id: int) -> BookingRow | None:
+    row = await db.fetchrow(q("booking.get_user_booking"), booking_id, user_id)
+    return BookingRow.model_validate(dict(row)) if row else None
+
+
+async def cancel_booking(
+    db: Executor, *, booking_id: int, user_id: int, now: datetime
+) -> BookingRow | None:
+    row = await db.fetchrow(q("booking.cancel_booking"), booking_id, user_id, now)
+    return BookingRow.model_validate(dict(row)) if row else None

@@ -1,0 +1,165 @@
+"""Booking use cases, shared by the REST API and the bot. Each write is one transaction."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import asyncpg
+
+from clinic.booking import repo
+from clinic.booking.models import (
+    BookedDoctor,
+    Booking,
+    BookingRequest,
+    BookingRow,
+    DaySlots,
+    WeekSlots,
+)
+from clinic.booking.slots import (
+    HORIZON_DAYS,
+    SLOT,
+    WEEKDAY_NAMES,
+    WEEKDAY_SHORT,
+    WORKDAYS,
+    day_bounds,
+    free_slots,
+    grid_times,
+    last_bookable_day,
+    on_grid,
+    to_instant,
+    week_start,
+)
+from clinic.catalog.models import full_name, photo_url
+from clinic.errors import BookingPast, NotFound, Unprocessable
+
+MAX_LISTED = 200
+WEEK_OF_RANGE = timedelta(days=366)
+
+
+def to_booking(row: BookingRow, *, tz: ZoneInfo, now: datetime) -> Booking:
+    local = row.starts_at.astimezone(tz)
+    return Booking(
+        id=row.id,
+        status=row.status,
+        date=local.date(),
+        time=local.strftime("%H:%M"),
+        starts_at=row.starts_at,
+        ends_at=row.ends_at,
+        upcoming=row.status == "confirmed" and row.starts_at > now,
+        created_at=row.created_at,
+        cancelled_at=row.cancelled_at,
+        doctor=BookedDoctor(
+            id=row.doctor_id,
+            full_name=full_name(row.last_name, row.first_name, row.middle_name),
+            title=row.title,
+            specialization=row.specialization,
+            photo_url=photo_url(row.photo),
+        ),
+    )
+
+
+async def week_slots(
+    pool: asyncpg.Pool, *, doctor_id: int, week_of: date | None, tz: ZoneInfo, now: datetime
+) -> WeekSlots:
+    """Monday to Saturday of the week holding `week_of` (default: today), with free slots."""
+    today = now.astimezone(tz).date()
+    if week_of is not None and abs(week_of - today) > WEEK_OF_RANGE:
+        raise Unprocessable("week_of must lie within a year of today", field="week_of")
+    monday = week_start(week_of or today)
+    days = [monday + timedelta(days=offset) for offset in range(len(WORKDAYS))]
+    starts, ends = day_bounds(days[0], days[-1], tz)
+    week = await repo.doctor_week(pool, doctor_id=doctor_id, starts=starts, ends=ends)
+    if week is None:
+        raise NotFound(f"Врач {doctor_id} не найден")
+    horizon = last_bookable_day(today)
+    out = []
+    for day in days:
+        free = [] if day > horizon else free_slots(day, week.hours, tz, now, week.booked)
+        out.append(
+            DaySlots(
+                date=day,
+                weekday=WEEKDAY_NAMES[day.weekday()],
+                weekday_short=WEEKDAY_SHORT[day.weekday()],
+                slots=[at.strftime("%H:%M") for at in free],
+                count=len(free),
+            )
+        )
+    following = monday + timedelta(days=7)
+    return WeekSlots(
+        doctor_id=doctor_id,
+        week_start=monday,
+        prev_week=monday - timedelta(days=7) if monday > week_start(today) else None,
+        next_week=following if following <= horizon else None,
+        days=out,
+    )
+
+
+async def create_booking(
+    pool: asyncpg.Pool, *, user_id: int, request: BookingRequest, tz: ZoneInfo, now: datetime
+) -> Booking:
+    day, at = request.date, request.time
+    today = now.astimezone(tz).date()
+    if day < today:
+        raise Unprocessable("Этот день уже прошёл", field="date")
+    if day > last_bookable_day(today):
+        raise Unprocessable(f"Запись открыта на {HORIZON_DAYS} дней вперёд", field="date")
+    if not on_grid(at):
+        raise Unprocessable(
+            "Приём начинается в :00 или :30, например 09:00 или 09:30", field="time"
+        )
+    starts, ends = day_bounds(day, day, tz)
+    week = await repo.doctor_week(pool, doctor_id=request.doctor_id, starts=starts, ends=ends)
+    if week is None:
+        raise NotFound(f"Врач {request.doctor_id} не найден")
+    span = week.hours.get(day.isoweekday()) if day.isoweekday() in WORKDAYS else None
+    if span is None:
+        raise Unprocessable("Врач не принимает в этот день", field="date")
+    if at not in set(grid_times(*span)):
+        hours = f"{span[0]:%H:%M}–{span[1]:%H:%M}"
+        raise Unprocessable(f"В этот день врач принимает {hours}", field="time")
+    starts_at = to_instant(day, at, tz)
+    if starts_at is None:
+        raise Unprocessable("Этого времени нет: в этот день переводят часы", field="time")
+    if starts_at <= now:
+        raise Unprocessable("Это время уже прошло", field="time")
+    async with pool.acquire() as conn, conn.transaction():
+        row = await repo.insert_booking(
+            conn,
+            doctor_id=request.doctor_id,
+            user_id=user_id,
+            starts_at=starts_at,
+            ends_at=starts_at + SLOT,
+        )
+    return to_booking(row, tz=tz, now=now)
+
+
+async def list_bookings(
+    pool: asyncpg.Pool, *, user_id: int, tz: ZoneInfo, now: datetime
+) -> list[Booking]:
+    rows = await repo.list_user_bookings(pool, user_id=user_id, now=now, max_rows=MAX_LISTED)
+    return [to_booking(row, tz=tz, now=now) for row in rows]
+
+
+async def get_booking(
+    pool: asyncpg.Pool, *, user_id: int, booking_id: int, tz: ZoneInfo, now: datetime
+) -> Booking:
+    row = await repo.get_user_booking(pool, booking_id=booking_id, user_id=user_id)
+    if row is None:
+        raise NotFound("Запись не найдена")
+    return to_booking(row, tz=tz, now=now)
+
+
+async def cancel_booking(
+    pool: asyncpg.Pool, *, user_id: int, booking_id: int, tz: ZoneInfo, now: datetime
+) -> Booking:
+    """Cancels the user's own upcoming booking; cancelling a cancelled one is a no-op."""
+    async with pool.acquire() as conn, conn.transaction():
+        row = await repo.cancel_booking(conn, booking_id=booking_id, user_id=user_id, now=now)
+        if row is None:
+            row = await repo.get_user_booking(conn, booking_id=booking_id, user_id=user_id)
+            if row is None:
+                raise NotFound("Запись не найдена")
+            if row.status != "cancelled":
+                raise BookingPast("Приём уже начался или прошёл, его нельзя отменить")
+    return to_booking(row, tz=tz, now=now)

@@ -1,0 +1,72 @@
+"""Reading the catalog, and loading the demo catalog."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import asyncpg
+
+from clinic.catalog import repo
+from clinic.catalog.models import Doctor, SeedCatalog, Specialization
+from clinic.errors import NotFound
+
+DEMO_CATALOG = Path(__file__).resolve().parent / "demo" / "catalog.json"
+DEMO_PHOTOS = DEMO_CATALOG.parent / "photos"
+
+
+async def list_specializations(pool: asyncpg.Pool, *, search: str | None) -> list[Specialization]:
+    search = search.strip() if search else None
+    return await repo.list_specializations(pool, search=search or None)
+
+
+async def get_specialization(pool: asyncpg.Pool, *, specialization_id: int) -> Specialization:
+    found = await repo.get_specialization(pool, specialization_id=specialization_id)
+    if found is None:
+        raise NotFound(f"Специализация {specialization_id} не найдена")
+    return found
+
+
+async def list_doctors(pool: asyncpg.Pool, *, specialization_id: int) -> list[Doctor]:
+    doctors = await repo.list_doctors(pool, specialization_id=specialization_id)
+    if not doctors:
+        await get_specialization(pool, specialization_id=specialization_id)
+    return doctors
+
+
+async def get_doctor(pool: asyncpg.Pool, *, doctor_id: int) -> Doctor:
+    found = await repo.get_doctor(pool, doctor_id=doctor_id)
+    if found is None:
+        raise NotFound(f"Врач {doctor_id} не найден")
+    return found
+
+
+def read_demo_catalog(path: Path = DEMO_CATALOG) -> SeedCatalog:
+    return SeedCatalog.model_validate_json(path.read_bytes())
+
+
+async def seed(pool: asyncpg.Pool, catalog: SeedCatalog) -> tuple[int, int]:
+    """Loads a catalog in one transaction, by slug: running it again changes nothing."""
+    async with pool.acquire() as conn, conn.transaction():
+        ids: dict[str, int] = {}
+        for spec in catalog.specializations:
+            ids[spec.slug] = await repo.upsert_specialization(
+                conn, slug=spec.slug, name=spec.name, description=spec.description, icon=spec.icon
+            )
+        for doc in catalog.doctors:
+            if doc.specialization not in ids:
+                raise NotFound(f"{doc.slug}: unknown specialization {doc.specialization!r}")
+            doctor_id = await repo.upsert_doctor(
+                conn,
+                slug=doc.slug,
+                specialization_id=ids[doc.specialization],
+                last_name=doc.last_name,
+                first_name=doc.first_name,
+                middle_name=doc.middle_name,
+                title=doc.title,
+                experience_years=doc.experience_years,
+                description=doc.description,
+                photo=doc.photo,
+            )
+            hours = [(h.weekday, h.start, h.end) for h in doc.hours or []]
+            await repo.replace_doctor_hours(conn, doctor_id=doctor_id, hours=hours)
+    return len(catalog.specializations), len(catalog.doctors)

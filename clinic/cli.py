@@ -1,0 +1,105 @@
+"""The `clinic` command: serve, migrate, seed."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from aiohttp import web
+from pydantic import SecretStr
+
+from clinic import db, migrate
+from clinic.catalog import service as catalog
+from clinic.config import Settings
+
+log = logging.getLogger("clinic")
+
+
+@contextmanager
+def database(settings: Settings) -> Iterator[Settings]:
+    """The settings with a DATABASE_URL: the given one, or an embedded server's."""
+    if settings.database_url is not None:
+        yield settings
+        return
+    from clinic.embedded import embedded_postgres
+
+    with embedded_postgres(settings.data_dir) as dsn:
+        yield settings.model_copy(update={"database_url": SecretStr(dsn)})
+
+
+def dsn_of(settings: Settings) -> str:
+    if settings.database_url is None:
+        raise RuntimeError("no DATABASE_URL and no embedded database")
+    return settings.database_url.get_secret_value()
+
+
+def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
+    if args.rollback:
+        count = migrate.rollback(dsn_of(settings), count=args.rollback)
+        log.info("rolled back %d migration(s)", count)
+    else:
+        count = migrate.apply(dsn_of(settings))
+        log.info("applied %d migration(s)", count)
+    return 0
+
+
+def cmd_seed(settings: Settings, args: argparse.Namespace) -> int:
+    async def run() -> tuple[int, int]:
+        pool = await db.create_pool(dsn_of(settings), min_size=1, max_size=2)
+        try:
+            return await catalog.seed(pool, catalog.read_demo_catalog())
+        finally:
+            await pool.close()
+
+    specializations, doctors = asyncio.run(run())
+    log.info("demo catalog loaded: %d specializations, %d doctors", specializations, doctors)
+    return 0
+
+
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    from clinic.web.app import create_app
+
+    waiting = migrate.pending(dsn_of(settings))
+    if waiting:
+        log.error("the database is not migrated (%s pending): run `clinic migrate`", len(waiting))
+        return 2
+    mode = "demo mode (no BOT_TOKEN)" if settings.demo else "bot mode"
+    log.info("serving on http://%s:%d in %s", settings.host, settings.port, mode)
+    web.run_app(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        print=None,
+        access_log=None,
+        shutdown_timeout=10,
+    )
+    return 0
+
+
+COMMANDS = {"serve": cmd_serve, "migrate": cmd_migrate, "seed": cmd_seed}
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="clinic", description=__doc__)
+    sub = top.add_subparsers(dest="command", required=True)
+    sub.add_parser("serve", help="serve the API, the bot webhook and the MiniApp")
+    mig = sub.add_parser("migrate", help="apply the database migrations")
+    mig.add_argument("--rollback", type=int, default=0, metavar="N", help="roll back N instead")
+    sub.add_parser("seed", help="load the demo catalog (idempotent)")
+    return top
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    settings = Settings()
+    with database(settings) as ready:
+        return COMMANDS[args.command](ready, args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,68 @@
+"""Settings, read once at the entry point from the environment or .env."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    database_url: SecretStr | None = None
+    data_dir: Path = Path("data")
+    bot_token: SecretStr | None = None
+    telegram_api_url: str = "https://api.telegram.org"
+    public_url: str | None = None
+    webhook_secret: SecretStr | None = None
+    miniapp_url: str | None = None
+    admin_ids: list[int] = Field(default_factory=list)
+    clinic_tz: str = "Europe/Moscow"
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+    init_data_max_age: int = Field(default=86400, gt=0)
+    telegram_rate_limit: float = Field(default=25, ge=0)
+    miniapp_dist: Path = Path("miniapp/dist")
+    db_pool_min: int = Field(default=2, ge=1)
+    db_pool_max: int = Field(default=10, ge=1)
+
+    @field_validator("clinic_tz")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @field_validator("public_url", "miniapp_url")
+    @classmethod
+    def _strip_slash(cls, value: str | None) -> str | None:
+        return value.rstrip("/") if value else None
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.clinic_tz)
+
+    @property
+    def demo(self) -> bool:
+        """No bot token: run with no Telegram, with a demo identity signed by the server."""
+        return self.bot_token is None
+
+    @property
+    def webapp_url(self) -> str | None:
+        """What the bot's web_app buttons open."""
+        if self.miniapp_url:
+            return self.miniapp_url
+        return f"{self.public_url}/" if self.public_url else None
+
+    def webhook_secret_value(self) -> str:
+        """The secret_token given to setWebhook; derived from the bot token when not set."""
+        if self.webhook_secret is not None:
+            return self.webhook_secret.get_secret_value()
+        token = self.bot_token.get_secret_value() if self.bot_token else ""
+        return hashlib.sha256(f"clinic-webhook:{token}".encode()).hexdigest()

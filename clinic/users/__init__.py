@@ -1,0 +1,1 @@
+"""Users: Telegram identities, MiniApp initData, registration."""

@@ -1,0 +1,19 @@
+"""Typed wrappers over sql/users.sql."""
+
+from __future__ import annotations
+
+from clinic.db import Executor
+from clinic.sql import q
+from clinic.users.models import TelegramUser
+
+
+async def upsert_user(db: Executor, *, user: TelegramUser) -> None:
+    await db.execute(
+        q("users.upsert_user"),
+        user.id,
+        user.first_name,
+        user.last_name,
+        user.username,
+        user.language_code,
+        user.is_premium,
+    )

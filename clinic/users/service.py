@@ -1,0 +1,42 @@
+"""Registering users, once per process for each version of their names."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+import asyncpg
+
+from clinic.users import repo
+from clinic.users.models import TelegramUser
+
+
+class Registry:
+    """Upserts a user the first time this process sees them (or sees new names).
+
+    Every authenticated request calls `ensure`; the bounded memory of what was already
+    written keeps that from being a write per request.
+    """
+
+    def __init__(self, pool: asyncpg.Pool, *, capacity: int = 10_000) -> None:
+        self._pool = pool
+        self._capacity = capacity
+        self._seen: OrderedDict[TelegramUser, None] = OrderedDict()
+
+    async def ensure(self, user: TelegramUser) -> None:
+        if user in self._seen:
+            self._seen.move_to_end(user)
+            return
+        await register(self._pool, user)
+        self._seen[user] = None
+        if len(self._seen) > self._capacity:
+            self._seen.popitem(last=False)
+
+
+async def register(pool: asyncpg.Pool, user: TelegramUser) -> None:
+    await repo.upsert_user(pool, user=user)
+
+
+# The patient a plain browser acts as in demo mode (no bot token).
+DEMO_USER = TelegramUser(
+    id=700_000_001, first_name="Гость", last_name="Демо", username=None, language_code="ru"
+)

@@ -1,0 +1,1 @@
+"""The aiohttp application: wiring, middleware, authentication and static files."""

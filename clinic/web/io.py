@@ -1,0 +1,71 @@
+"""Reading requests and writing JSON responses: the helpers every handler shares."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import date
+from typing import TypeVar
+
+import orjson
+from aiohttp import web
+from pydantic import BaseModel
+
+from clinic.errors import MalformedBody, NotFound, Unprocessable
+
+M = TypeVar("M", bound=BaseModel)
+
+INT4_MAX = 2**31 - 1
+INT8_MAX = 2**63 - 1
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def json_response(data: BaseModel | Sequence[BaseModel], *, status: int = 200) -> web.Response:
+    if isinstance(data, BaseModel):
+        body = data.__pydantic_serializer__.to_json(data)
+    else:
+        body = orjson.dumps([item.model_dump(mode="json") for item in data])
+    return web.Response(body=body, status=status, content_type="application/json")
+
+
+async def read_model(request: web.Request, model: type[M]) -> M:
+    """The JSON body as `model`: 400 when it is not JSON, 422 when it does not fit."""
+    if request.content_type != "application/json":
+        raise MalformedBody("Content-Type must be application/json")
+    raw = await request.read()
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise MalformedBody("The body is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise MalformedBody("The body must be a JSON object")
+    return model.model_validate(data)
+
+
+def path_id(request: web.Request, name: str = "id", *, limit: int = INT4_MAX) -> int:
+    """A numeric id from the path; one too large to exist is simply not found."""
+    value = int(request.match_info[name])
+    if value > limit:
+        raise NotFound(f"{name} {value} не найден")
+    return value
+
+
+def query_text(request: web.Request, name: str, *, max_length: int = 100) -> str | None:
+    value = request.query.get(name)
+    if value is None:
+        return None
+    if len(value) > max_length or "\x00" in value:
+        raise Unprocessable(f"{name} must be at most {max_length} characters", field=name)
+    return value
+
+
+def query_date(request: web.Request, name: str) -> date | None:
+    value = request.query.get(name)
+    if not value:
+        return None
+    try:
+        if not _ISO_DATE.fullmatch(value):
+            raise ValueError(value)
+        return date.fromisoformat(value)
+    except ValueError:
+        raise Unprocessable(f"{name} must be a date YYYY-MM-DD", field=name) from None

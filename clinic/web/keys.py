@@ -1,0 +1,21 @@
+"""Every piece of state the application holds, as typed keys."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+import asyncpg
+from aiohttp import web
+
+from clinic.config import Settings
+from clinic.users.service import Registry
+
+Clock = Callable[[], datetime]
+
+settings = web.AppKey("settings", Settings)
+clock: web.AppKey[Clock] = web.AppKey("clock")
+pool = web.AppKey("pool", asyncpg.Pool)
+registry = web.AppKey("registry", Registry)
+# The token initData is checked against: the bot's, or in demo mode one made at start.
+init_data_token = web.AppKey("init_data_token", str)

@@ -1,0 +1,76 @@
+-- Booking: free slots, booking, listing and cancelling. Every booking read joins
+-- doctor_cards so the API and the bot get the doctor's name with the booking.
+
+-- name: doctor_week
+-- A doctor's own weekly hours (empty: the clinic's default week) and the confirmed
+-- bookings that overlap [$2, $3); no row when there is no such doctor.
+-- $1 doctor_id int, $2 from timestamptz, $3 to timestamptz
+SELECT
+    ARRAY(SELECT (h.weekday, h.starts, h.ends)
+          FROM doctor_hours AS h
+          WHERE h.doctor_id = d.id
+          ORDER BY h.weekday) AS hours,
+    ARRAY(SELECT tstzrange(b.starts_at, b.ends_at)
+          FROM bookings AS b
+          WHERE b.doctor_id = d.id AND b.status = 'confirmed'
+            AND b.starts_at < $3::timestamptz AND b.ends_at > $2::timestamptz
+          ORDER BY b.starts_at) AS booked
+FROM doctors AS d
+WHERE d.id = $1::int;
+
+-- name: insert_booking
+-- Books a slot; raises on bookings_doctor_no_overlap (the slot is taken) or
+-- bookings_patient_no_overlap (the patient is booked elsewhere at that time).
+-- $1 doctor_id int, $2 user_id bigint, $3 starts_at timestamptz, $4 ends_at timestamptz
+WITH b AS (
+    INSERT INTO bookings (doctor_id, user_id, starts_at, ends_at)
+    VALUES ($1::int, $2::bigint, $3::timestamptz, $4::timestamptz)
+    RETURNING id, user_id, doctor_id, status, starts_at, ends_at, created_at, cancelled_at
+)
+SELECT b.id, b.user_id, b.doctor_id, b.status, b.starts_at, b.ends_at, b.created_at,
+       b.cancelled_at, d.last_name, d.first_name, d.middle_name, d.title, d.specialization,
+       d.photo
+FROM b
+JOIN doctor_cards AS d ON d.id = b.doctor_id;
+
+-- name: list_user_bookings
+-- A patient's bookings: upcoming confirmed ones first, soonest first; then the rest
+-- (past or cancelled), most recent first.
+-- $1 user_id bigint, $2 now timestamptz, $3 max_rows int
+SELECT b.id, b.user_id, b.doctor_id, b.status, b.starts_at, b.ends_at, b.created_at,
+       b.cancelled_at, d.last_name, d.first_name, d.middle_name, d.title, d.specialization,
+       d.photo
+FROM bookings AS b
+JOIN doctor_cards AS d ON d.id = b.doctor_id
+WHERE b.user_id = $1::bigint
+ORDER BY (b.status = 'confirmed' AND b.starts_at > $2::timestamptz) DESC,
+         CASE WHEN b.status = 'confirmed' AND b.starts_at > $2::timestamptz
+              THEN b.starts_at END,
+         b.starts_at DESC, b.id DESC
+LIMIT $3::int;
+
+-- name: get_user_booking
+-- One booking of one patient; no row when absent or someone else's.
+-- $1 booking_id bigint, $2 user_id bigint
+SELECT b.id, b.user_id, b.doctor_id, b.status, b.starts_at, b.ends_at, b.created_at,
+       b.cancelled_at, d.last_name, d.first_name, d.middle_name, d.title, d.specialization,
+       d.photo
+FROM bookings AS b
+JOIN doctor_cards AS d ON d.id = b.doctor_id
+WHERE b.id = $1::bigint AND b.user_id = $2::bigint;
+
+-- name: cancel_booking
+-- Cancels a patient's confirmed booking that has not started by $3; no row otherwise.
+-- $1 booking_id bigint, $2 user_id bigint, $3 now timestamptz
+WITH b AS (
+    UPDATE bookings
+    SET status = 'cancelled', cancelled_at = now()
+    WHERE id = $1::bigint AND user_id = $2::bigint
+      AND status = 'confirmed' AND starts_at > $3::timestamptz
+    RETURNING id, user_id, doctor_id, status, starts_at, ends_at, created_at, cancelled_at
+)
+SELECT b.id, b.user_id, b.doctor_id, b.status, b.starts_at, b.ends_at, b.created_at,
+       b.cancelled_at, d.last_name, d.first_name, d.middle_name, d.title, d.specialization,
+       d.photo
+FROM b
+JOIN doctor_cards AS d ON d.id = b.doctor_id;

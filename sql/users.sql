@@ -1,0 +1,17 @@
+-- Users: the Telegram users who opened the MiniApp or wrote to the bot.
+
+-- name: upsert_user
+-- Registers a Telegram user or refreshes their names; writes nothing when nothing changed.
+-- $1 telegram_id bigint, $2 first_name text, $3 last_name text, $4 username text,
+-- $5 language_code text, $6 is_premium boolean
+INSERT INTO users (telegram_id, first_name, last_name, username, language_code, is_premium)
+VALUES ($1::bigint, $2::text, $3::text, $4::text, $5::text, $6::boolean)
+ON CONFLICT (telegram_id) DO UPDATE
+SET first_name = excluded.first_name, last_name = excluded.last_name,
+    username = excluded.username, language_code = excluded.language_code,
+    is_premium = excluded.is_premium, updated_at = now()
+WHERE (users.first_name, users.last_name, users.username, users.language_code,
+       users.is_premium)
+      IS DISTINCT FROM
+      (excluded.first_name, excluded.last_name, excluded.username, excluded.language_code,
+       excluded.is_premium);

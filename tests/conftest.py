@@ -1,0 +1,111 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pytest
+from aiohttp.test_utils import TestClient
+from pydantic import SecretStr
+
+from clinic.config import Settings
+from clinic.users import initdata
+from clinic.users.models import TelegramUser
+from clinic.web.app import create_app
+from tests.pg import Databases, postgres_server
+
+BOT_TOKEN = "123456:TEST-token-for-the-clinic-suite"
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class Clock:
+    """The app's clock, set by the test. Defaults to a Wednesday morning, clinic time."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture(scope="session")
+def databases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Databases]:
+    with postgres_server(tmp_path_factory.mktemp("pg")) as admin_dsn:
+        dbs = Databases(admin_dsn)
+        try:
+            yield dbs
+        finally:
+            dbs.close()
+
+
+@pytest.fixture
+def empty_db(databases: Databases) -> Iterator[str]:
+    """A migrated database with no catalog."""
+    with databases.fresh(databases.migrated) as dsn:
+        yield dsn
+
+
+@pytest.fixture
+def dsn(databases: Databases) -> Iterator[str]:
+    """A migrated database holding the demo catalog."""
+    with databases.fresh(databases.seeded) as dsn:
+        yield dsn
+
+
+@pytest.fixture
+async def conn(dsn: str) -> AsyncIterator[asyncpg.Connection]:
+    connection = await asyncpg.connect(dsn)
+    yield connection
+    await connection.close()
+
+
+@pytest.fixture
+def clock() -> Clock:
+    # Wednesday 2 December 2026, 10:17 in Moscow (07:17 UTC).
+    return Clock(datetime(2026, 12, 2, 7, 17, tzinfo=UTC))
+
+
+def make_settings(dsn: str, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "database_url": SecretStr(dsn),
+        "bot_token": SecretStr(BOT_TOKEN),
+        "clinic_tz": "Europe/Moscow",
+        "public_url": None,
+        "miniapp_url": None,
+        "admin_ids": [],
+        "miniapp_dist": ROOT / "miniapp" / "dist",
+        "telegram_rate_limit": 0,
+        **overrides,
+    }
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+@pytest.fixture
+def settings(dsn: str) -> Settings:
+    return make_settings(dsn)
+
+
+@pytest.fixture
+async def client(aiohttp_client: Any, settings: Settings, clock: Clock) -> TestClient:
+    return await aiohttp_client(create_app(settings, clock=clock))
+
+
+def user(user_id: int = 1001, first_name: str = "Анна", **extra: Any) -> TelegramUser:
+    return TelegramUser(id=user_id, first_name=first_name, language_code="ru", **extra)
+
+
+def auth(
+    who: TelegramUser | int = 1001,
+    *,
+    clock: Clock | None = None,
+    token: str = BOT_TOKEN,
+    auth_date: int | None = None,
+) -> dict[str, str]:
+    """The Authorization header a MiniApp of this user would send."""
+    person = who if isinstance(who, TelegramUser) else user(who)
+    if auth_date is None and clock is not None:
+        auth_date = int(clock().timestamp())
+    signed = initdata.sign(person, bot_token=token, auth_date=auth_date)
+    return {"Authorization": f"tma {signed}"}

@@ -1,0 +1,70 @@
+"""The named queries: the loader's rules, each query prepares, each is used."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from clinic import sql
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_parse_reads_named_blocks_and_drops_comments() -> None:
+    text = "-- name: one\n-- what it does\nSELECT 1;\n\n-- name: two\nSELECT $1::int;\n"
+    assert sql.parse("area", text) == {"area.one": "SELECT 1;", "area.two": "SELECT $1::int;"}
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("-- name: a\nSELECT 1;\n-- name: a\nSELECT 2;\n", "defined twice"),
+        ("-- name: a\n-- only a comment\n", "empty query"),
+        ("-- name: a\nSELECT 1; SELECT 2;\n", "one statement"),
+    ],
+)
+def test_parse_rejects_bad_files(text: str, message: str) -> None:
+    with pytest.raises(sql.QueryError, match=message):
+        sql.parse("area", text)
+
+
+def test_load_rejects_a_name_defined_in_two_files(tmp_path: Path) -> None:
+    (tmp_path / "a.sql").write_text("-- name: x\nSELECT 1;\n")
+    (tmp_path / "b.sql").write_text("-- name: x\nSELECT 1;\n")
+    assert set(sql.load(tmp_path)) == {"a.x", "b.x"}
+    with pytest.raises(sql.QueryError, match="no query named"):
+        sql.q("a.missing")
+
+
+def test_an_unknown_name_fails() -> None:
+    with pytest.raises(sql.QueryError):
+        sql.q("booking.no_such_query")
+
+
+async def test_every_query_prepares_against_the_migrated_schema(conn: asyncpg.Connection) -> None:
+    assert len(sql.QUERIES) >= 10
+    for key, text in sql.QUERIES.items():
+        try:
+            await conn.prepare(text)
+        except asyncpg.PostgresError as exc:  # pragma: no cover - the failure message
+            pytest.fail(f"{key} does not prepare: {exc}")
+
+
+def test_every_query_is_used_by_the_code() -> None:
+    code = "\n".join(p.read_text() for p in (ROOT / "clinic").rglob("*.py"))
+    used = set(re.findall(r'q\("([a-z_]+\.[a-z_]+)"\)', code))
+    assert set(sql.QUERIES) - used == set(), "named queries nothing calls"
+    assert used - set(sql.QUERIES) == set(), "calls of queries that do not exist"
+
+
+def test_no_sql_is_assembled_in_python() -> None:
+    pattern = re.compile(r"""["'](SELECT|INSERT INTO|UPDATE \w+ SET|DELETE FROM)\s""", re.I)
+    offenders = [
+        str(path.relative_to(ROOT))
+        for path in (ROOT / "clinic").rglob("*.py")
+        if path.name != "embedded.py" and pattern.search(path.read_text())
+    ]
+    assert offenders == []
