@@ -1,0 +1,1 @@
+"""Telegram: the Bot API client, the bot's handlers and its keyboards."""
