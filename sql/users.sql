@@ -15,3 +15,12 @@ WHERE (users.first_name, users.last_name, users.username, users.language_code,
       IS DISTINCT FROM
       (excluded.first_name, excluded.last_name, excluded.username, excluded.language_code,
        excluded.is_premium);
+
+-- name: set_blocked
+-- Records that a user blocked the bot ($2 true) or came back ($2 false).
+-- $1 telegram_id bigint, $2 blocked boolean
+UPDATE users
+SET blocked_at = CASE WHEN $2::boolean THEN coalesce(blocked_at, now()) END,
+    updated_at = now()
+WHERE telegram_id = $1::bigint
+  AND (blocked_at IS NOT NULL) IS DISTINCT FROM $2::boolean;

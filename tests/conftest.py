@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import shutil
+import tempfile
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,13 +33,19 @@ class Clock:
 
 
 @pytest.fixture(scope="session")
-def databases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Databases]:
-    with postgres_server(tmp_path_factory.mktemp("pg")) as admin_dsn:
-        dbs = Databases(admin_dsn)
-        try:
-            yield dbs
-        finally:
-            dbs.close()
+def databases() -> Iterator[Databases]:
+    # Its own folder, not pytest's tmp_path: pytest prunes old ones that another
+    # pytest run on the machine may still be using.
+    scratch = Path(tempfile.mkdtemp(prefix="clinic-test-pg-"))
+    try:
+        with postgres_server(scratch) as admin_dsn:
+            dbs = Databases(admin_dsn)
+            try:
+                yield dbs
+            finally:
+                dbs.close()
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 @pytest.fixture
@@ -72,8 +80,11 @@ def make_settings(dsn: str, **overrides: Any) -> Settings:
         "database_url": SecretStr(dsn),
         "bot_token": SecretStr(BOT_TOKEN),
         "clinic_tz": "Europe/Moscow",
-        "public_url": None,
-        "miniapp_url": None,
+        # Webhook mode (no long polling); a closed loopback port as the Bot API, so a
+        # test that does not start the fake Bot API fails fast and never leaves the host.
+        "public_url": "https://clinic.test",
+        "miniapp_url": "https://clinic.test/",
+        "telegram_api_url": "http://127.0.0.1:9",
         "admin_ids": [],
         "miniapp_dist": ROOT / "miniapp" / "dist",
         "telegram_rate_limit": 0,
@@ -88,7 +99,7 @@ def settings(dsn: str) -> Settings:
 
 
 @pytest.fixture
-async def client(aiohttp_client: Any, settings: Settings, clock: Clock) -> TestClient:
+async def client(settings: Settings, clock: Clock, aiohttp_client: Any) -> TestClient:
     return await aiohttp_client(create_app(settings, clock=clock))
 
 

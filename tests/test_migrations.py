@@ -7,7 +7,15 @@ import asyncpg
 from clinic import migrate
 from tests.pg import Databases
 
-TABLES = {"users", "specializations", "doctors", "doctor_hours", "bookings"}
+TABLES = {"users", "specializations", "doctors", "doctor_hours", "bookings", "processed_updates"}
+
+
+def all_migrations() -> list[str]:
+    return sorted(
+        p.name.removesuffix(".sql")
+        for p in migrate.MIGRATIONS_DIR.glob("*.sql")
+        if not p.name.endswith(".rollback.sql")
+    )
 
 
 async def tables(dsn: str) -> set[str]:
@@ -26,16 +34,23 @@ async def tables(dsn: str) -> set[str]:
 
 
 async def test_migrations_apply_roll_back_and_reapply(databases: Databases) -> None:
+    every = all_migrations()
+    assert every[0] == "0001_create_schema"
     with databases.fresh(template=None) as dsn:
-        assert migrate.pending(dsn) == ["0001_create_schema"]
-        assert migrate.apply(dsn) == 1
+        assert migrate.pending(dsn) == every
+        assert migrate.apply(dsn) == len(every)
         assert await tables(dsn) >= TABLES
         assert migrate.pending(dsn) == []
         assert migrate.apply(dsn) == 0
 
-        assert migrate.rollback(dsn, count=1) == 1
-        assert TABLES & await tables(dsn) == set()
-        assert migrate.pending(dsn) == ["0001_create_schema"]
+        assert migrate.rollback(dsn, count=len(every)) == len(every)
+        assert await tables(dsn) & TABLES == set()
+        assert migrate.pending(dsn) == every
 
-        assert migrate.apply(dsn) == 1
+        assert migrate.apply(dsn) == len(every)
         assert await tables(dsn) >= TABLES
+
+
+def test_every_migration_has_a_rollback() -> None:
+    for name in all_migrations():
+        assert (migrate.MIGRATIONS_DIR / f"{name}.rollback.sql").is_file(), name

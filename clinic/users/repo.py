@@ -17,3 +17,7 @@ async def upsert_user(db: Executor, *, user: TelegramUser) -> None:
         user.language_code,
         user.is_premium,
     )
+
+
+async def set_blocked(db: Executor, *, telegram_id: int, blocked: bool) -> None:
+    await db.execute(q("users.set_blocked"), telegram_id, blocked)

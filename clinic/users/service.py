@@ -36,6 +36,17 @@ async def register(pool: asyncpg.Pool, user: TelegramUser) -> None:
     await repo.upsert_user(pool, user=user)
 
 
+async def register_from_chat(pool: asyncpg.Pool, user: TelegramUser) -> None:
+    """A user who wrote to the bot: registered, and no longer counted as blocking it."""
+    async with pool.acquire() as conn, conn.transaction():
+        await repo.upsert_user(conn, user=user)
+        await repo.set_blocked(conn, telegram_id=user.id, blocked=False)
+
+
+async def set_blocked(pool: asyncpg.Pool, *, telegram_id: int, blocked: bool) -> None:
+    await repo.set_blocked(pool, telegram_id=telegram_id, blocked=blocked)
+
+
 # The patient a plain browser acts as in demo mode (no bot token).
 DEMO_USER = TelegramUser(
     id=700_000_001, first_name="Гость", last_name="Демо", username=None, language_code="ru"

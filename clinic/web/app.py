@@ -16,6 +16,9 @@ from clinic.booking import handlers as booking_handlers
 from clinic.catalog import handlers as catalog_handlers
 from clinic.catalog.service import DEMO_PHOTOS
 from clinic.config import Settings
+from clinic.telegram import demo as demo_chat
+from clinic.telegram import webhook
+from clinic.telegram.lifecycle import telegram
 from clinic.users import handlers as users_handlers
 from clinic.users.service import Registry
 from clinic.web import health, keys
@@ -80,6 +83,7 @@ def create_app(settings: Settings, *, clock: keys.Clock = utc_now) -> web.Applic
     else:
         app[keys.init_data_token] = f"demo:{secrets.token_urlsafe(32)}"
     app.cleanup_ctx.append(database)
+    app.cleanup_ctx.append(telegram)
 
     app.router.add_routes(health.routes)
     app.router.add_routes(catalog_handlers.routes)
@@ -87,6 +91,9 @@ def create_app(settings: Settings, *, clock: keys.Clock = utc_now) -> web.Applic
     app.router.add_routes(users_handlers.routes)
     if settings.demo:
         app.router.add_routes(users_handlers.demo_routes)
+        app.router.add_routes(demo_chat.routes)
+    else:
+        app.router.add_routes(webhook.routes)
     setup_cors(app, cors_origins(settings))
     add_photos(app, DEMO_PHOTOS)
     add_miniapp(app, settings.miniapp_dist)

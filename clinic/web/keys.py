@@ -9,6 +9,8 @@ import asyncpg
 from aiohttp import web
 
 from clinic.config import Settings
+from clinic.telegram.intake import Intake
+from clinic.telegram.outbox import DemoOutbox, Sender
 from clinic.users.service import Registry
 
 Clock = Callable[[], datetime]
@@ -19,3 +21,9 @@ pool = web.AppKey("pool", asyncpg.Pool)
 registry = web.AppKey("registry", Registry)
 # The token initData is checked against: the bot's, or in demo mode one made at start.
 init_data_token = web.AppKey("init_data_token", str)
+# Where the bot's messages go: the Bot API client, or the demo outbox.
+sender: web.AppKey[Sender] = web.AppKey("sender")
+# Takes Telegram updates exactly once and processes them.
+intake = web.AppKey("intake", Intake)
+# Demo mode only: what the bot would have sent.
+outbox = web.AppKey("outbox", DemoOutbox)

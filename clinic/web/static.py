@@ -6,8 +6,6 @@ from pathlib import Path
 
 from aiohttp import web
 
-from clinic.errors import NotFound
-
 IMMUTABLE = "public, max-age=31536000, immutable"
 NOT_BUILT = """<!doctype html><html lang="ru"><meta charset="utf-8"><title>Клиника</title>
 <p>MiniApp ещё не собран: выполните <code>make miniapp</code>.
@@ -30,8 +28,6 @@ def add_miniapp(app: web.Application, dist: Path) -> None:
 
     async def miniapp(request: web.Request) -> web.StreamResponse:
         tail = request.match_info["tail"]
-        if tail.startswith(("api/", "telegram/", "demo/")) or tail in ("api", "telegram"):
-            raise NotFound(f"Нет такого адреса: /{tail}")
         index = root / "index.html"
         if not index.is_file():
             return web.Response(text=NOT_BUILT, content_type="text/html", status=503)
@@ -41,4 +37,5 @@ def add_miniapp(app: web.Application, dist: Path) -> None:
             return web.FileResponse(target, headers={"Cache-Control": cache})
         return web.FileResponse(index, headers={"Cache-Control": "no-cache"})
 
-    app.router.add_get("/{tail:.*}", miniapp, name="miniapp")
+    # Everything but the API's, the bot's and the demo's own prefixes, which stay 404.
+    app.router.add_get(r"/{tail:(?!(api|telegram|demo)(/|$)).*}", miniapp, name="miniapp")

@@ -1,0 +1,116 @@
+"""Demo mode's chat: /demo/chat shows the bot's conversation with the demo patient and
+lets a person type /start and press the inline buttons. Each action becomes a real
+Telegram update JSON fed to the same intake the webhook uses."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field
+
+from clinic.telegram.intake import parse_update
+from clinic.users.service import DEMO_USER
+from clinic.web import keys
+from clinic.web.io import read_model
+
+log = logging.getLogger("clinic.demo")
+
+PAGE = Path(__file__).with_name("demo_chat.html")
+LONG_POLL = 20.0
+
+routes = web.RouteTableDef()
+_update_ids = itertools.count(int(time.time() * 1000))
+
+
+class SendText(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    text: str = Field(min_length=1, max_length=4096)
+
+
+class PressButton(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    message_id: int = Field(ge=1)
+    data: str = Field(min_length=1, max_length=64)
+
+
+def _user() -> dict[str, Any]:
+    return {"is_bot": False, **DEMO_USER.model_dump(exclude_none=True)}
+
+
+def _chat() -> dict[str, Any]:
+    return {"id": DEMO_USER.id, "type": "private", "first_name": DEMO_USER.first_name}
+
+
+@routes.get("/demo/chat")
+async def page(request: web.Request) -> web.FileResponse:
+    return web.FileResponse(PAGE, headers={"Cache-Control": "no-cache"})
+
+
+@routes.get("/demo/chat/messages")
+async def messages(request: web.Request) -> web.Response:
+    """The conversation; with ?since=V waits (up to 20 s) for something newer than V."""
+    outbox = request.app[keys.outbox]
+    since = request.query.get("since", "")
+    if since.isdigit() and int(since) >= outbox.version:
+        async with outbox.changed:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(
+                    outbox.changed.wait_for(lambda: outbox.version > int(since)), LONG_POLL
+                )
+    return web.json_response(
+        {
+            "version": outbox.version,
+            "user": DEMO_USER.model_dump(),
+            "messages": outbox.messages(DEMO_USER.id),
+        }
+    )
+
+
+@routes.post("/demo/chat/send")
+async def send(request: web.Request) -> web.Response:
+    body = await read_model(request, SendText)
+    outbox = request.app[keys.outbox]
+    message = {
+        "message_id": outbox.next_message_id(),
+        "from": _user(),
+        "chat": _chat(),
+        "date": int(time.time()),
+        "text": body.text,
+    }
+    if body.text.startswith("/"):
+        message["entities"] = [
+            {"type": "bot_command", "offset": 0, "length": len(body.text.split()[0])}
+        ]
+    outbox.record(DEMO_USER.id, {**message, "from_bot": False})
+    log.info("demo patient wrote %r", body.text)
+    await _feed(request, {"update_id": next(_update_ids), "message": message})
+    return web.json_response({"ok": True})
+
+
+@routes.post("/demo/chat/press")
+async def press(request: web.Request) -> web.Response:
+    body = await read_model(request, PressButton)
+    pressed = {"message_id": body.message_id, "chat": _chat(), "date": int(time.time())}
+    update = {
+        "update_id": next(_update_ids),
+        "callback_query": {
+            "id": str(next(_update_ids)),
+            "from": _user(),
+            "message": pressed,
+            "chat_instance": "demo",
+            "data": body.data,
+        },
+    }
+    await _feed(request, update)
+    return web.json_response({"ok": True})
+
+
+async def _feed(request: web.Request, update: dict[str, Any]) -> None:
+    await request.app[keys.intake].accept(parse_update(update))

@@ -1,0 +1,53 @@
+"""The main menu conversation: /start, "Главное меню", "О нас", and anything else typed."""
+
+from __future__ import annotations
+
+from clinic.telegram import keyboards, texts
+from clinic.telegram.botapi import BadRequest
+from clinic.telegram.context import BotContext
+from clinic.telegram.models import CallbackQuery, Message
+from clinic.users import service as users
+
+
+async def start(ctx: BotContext, message: Message) -> None:
+    """Registers the sender (or refreshes their name) and greets them with the menu."""
+    if message.sender is None:
+        return
+    await users.register_from_chat(ctx.pool, message.sender)
+    await ctx.sender.send_message(
+        message.chat.id,
+        texts.greeting(message.sender.first_name),
+        reply_markup=keyboards.main_menu(ctx.webapp_url),
+    )
+
+
+async def fallback(ctx: BotContext, message: Message) -> None:
+    await ctx.sender.send_message(
+        message.chat.id, texts.FALLBACK, reply_markup=keyboards.main_menu(ctx.webapp_url)
+    )
+
+
+async def show_menu(ctx: BotContext, query: CallbackQuery) -> str | None:
+    greeting = texts.greeting(query.sender.first_name)
+    await reply(ctx, query, greeting, keyboards.main_menu(ctx.webapp_url))
+    return None
+
+
+async def show_about(ctx: BotContext, query: CallbackQuery) -> str | None:
+    await reply(ctx, query, texts.ABOUT, keyboards.about(ctx.webapp_url))
+    return None
+
+
+async def reply(ctx: BotContext, query: CallbackQuery, text: str, markup: keyboards.Markup) -> None:
+    """Replaces the message whose button was pressed, or writes anew when it cannot."""
+    if query.message is not None:
+        try:
+            await ctx.sender.edit_message_text(
+                query.message.chat.id, query.message.message_id, text, reply_markup=markup
+            )
+            return
+        except BadRequest as exc:
+            if "not modified" in exc.description:
+                return
+            # Too old to edit, or gone: say it in a new message instead.
+    await ctx.sender.send_message(query.sender.id, text, reply_markup=markup)

@@ -1,0 +1,106 @@
+"""Every text the bot sends, in one place. Values from users go through escape()."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from clinic.telegram.botapi import escape
+
+CLINIC = "Здоровье Плюс"
+
+BTN_MY_BOOKINGS = "📅 Мои записи"
+BTN_BOOK = "🔖 Записаться"
+BTN_ABOUT = "ℹ️ О нас"
+BTN_MENU = "🏠 Главное меню"
+BTN_LIST = "📋 Показать записи"
+BTN_CANCEL = "❌ Отменить запись"
+BTN_CANCEL_YES = "Да, отменить"
+BTN_CANCEL_NO = "Нет, оставить"
+
+COMMAND_START = "Главное меню"
+MENU_BUTTON = "Записаться"
+
+BOT_STARTED = "Бот запущен!"
+BOT_STOPPED = "Бот остановлен!"
+
+ABOUT = (
+    f"🏥 <b>Клиника «{CLINIC}»</b>\n\n"
+    "Принимаем взрослых и детей: терапевты, кардиологи, неврологи, офтальмологи, "
+    "стоматологи и другие специалисты.\n\n"
+    "🕗 Пн–Сб, 08:00–20:00, воскресенье — выходной\n"
+    "📍 ул. Садовая, 15\n"
+    "☎️ +7 (800) 555-01-23\n\n"
+    "Записаться можно прямо здесь, в Telegram, — нажмите «Записаться»."
+)
+NO_MINIAPP = "Запись через приложение пока недоступна: администратор не настроил адрес MiniApp."
+FALLBACK = "Я понимаю кнопки меню и команду /start. Нажмите /start, чтобы открыть главное меню."
+NO_BOOKINGS = "У вас нет предстоящих записей. Нажмите «Записаться», чтобы выбрать врача и время."
+NOT_FOUND = (
+    "Эта запись не найдена. Возможно, она уже отменена или принадлежит другому пользователю."
+)
+ALREADY_STARTED = "Приём уже начался или прошёл — эту запись отменить нельзя."
+UNKNOWN_BUTTON = "Эта кнопка устарела. Откройте главное меню: /start"
+KEPT = "Хорошо, запись остаётся в силе."
+CANCELLED_TOAST = "Запись отменена"
+
+REMINDER_HEADER = "❗ Напоминаем, что у вас назначена запись к доктору ❗"
+CONFIRMATION_HEADER = "✅ Вы записаны к доктору"
+REMINDER_WHEN = {
+    "24h": "Приём через 24 часа.",
+    "6h": "Приём через 6 часов.",
+    "30m": "Приём через 30 минут.",
+}
+
+
+def plural(n: int, one: str, few: str, many: str) -> str:
+    """Russian plural form for n: 1 запись, 2 записи, 5 записей."""
+    if n % 10 == 1 and n % 100 != 11:
+        return one
+    if 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14:
+        return few
+    return many
+
+
+def greeting(first_name: str) -> str:
+    return (
+        f"Здравствуйте, <b>{escape(first_name)}</b>! 👋\n\n"
+        f"Я бот клиники «{CLINIC}». Здесь можно записаться к врачу, "
+        "посмотреть свои записи и отменить их. Выберите, что нужно:"
+    )
+
+
+def bookings_count(count: int) -> str:
+    if count == 0:
+        return NO_BOOKINGS
+    noun = plural(count, "предстоящая запись", "предстоящие записи", "предстоящих записей")
+    return f"У вас {count} {noun}."
+
+
+def booking_details(*, number: int, day: date, time: str, doctor: str, specialization: str) -> str:
+    return (
+        f"📅 <b>{day:%d.%m.%Y}</b> в <b>{escape(time)}</b>\n"
+        f"👨‍⚕️ {escape(doctor)}\n"
+        f"🩺 {escape(specialization)}\n"
+        f"🔢 Запись № {number}\n"
+        "Пожалуйста, приходите за 10-15 минут до приёма."
+    )
+
+
+def cancel_question(*, number: int, day: date, time: str) -> str:
+    return f"Отменить запись № {number} на {day:%d.%m.%Y} в {escape(time)}?"
+
+
+def cancelled(*, number: int, day: date, time: str) -> str:
+    return f"Запись № {number} на {day:%d.%m.%Y} в {escape(time)} отменена."
+
+
+def reminder(
+    kind: str, *, number: int, day: date, time: str, doctor: str, specialization: str
+) -> str:
+    """A notification: the confirmation right after booking, or a reminder before the visit."""
+    details = booking_details(
+        number=number, day=day, time=time, doctor=doctor, specialization=specialization
+    )
+    if kind == "confirmation":
+        return f"{CONFIRMATION_HEADER}\n\n{details}"
+    return f"{REMINDER_HEADER}\n\n{REMINDER_WHEN.get(kind, '')}\n{details}"

@@ -1,0 +1,44 @@
+"""The built MiniApp at /: hashed assets cached for long, index.html never, history fallback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from clinic.web.app import create_app
+from tests.conftest import Clock, make_settings
+
+
+async def test_the_miniapp_is_served_with_history_fallback(
+    tmp_path: Path, dsn: str, clock: Clock, aiohttp_client: Any
+) -> None:
+    dist = tmp_path / "dist"
+    (dist / "assets").mkdir(parents=True)
+    (dist / "index.html").write_text("<!doctype html><div id=app></div>")
+    (dist / "assets" / "index-abc123.js").write_text("console.log(1)")
+    (tmp_path / "secret.txt").write_text("not for you")
+    client = await aiohttp_client(create_app(make_settings(dsn, miniapp_dist=dist), clock=clock))
+
+    index = await client.get("/")
+    assert index.status == 200 and "id=app" in await index.text()
+    assert index.headers["Cache-Control"] == "no-cache"
+    asset = await client.get("/assets/index-abc123.js")
+    assert asset.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    deep = await client.get("/doctors/3")
+    assert deep.status == 200 and "id=app" in await deep.text()
+    for sneaky in ("/../secret.txt", "/%2e%2e/secret.txt", "/assets/..%2f..%2fsecret.txt"):
+        response = await client.get(sneaky)
+        assert "not for you" not in await response.text(), sneaky
+    api = await client.get("/api/unknown")
+    assert api.status == 404 and api.content_type == "application/problem+json"
+
+
+async def test_without_a_build_the_root_says_how_to_build(
+    tmp_path: Path, dsn: str, clock: Clock, aiohttp_client: Any
+) -> None:
+    client = await aiohttp_client(
+        create_app(make_settings(dsn, miniapp_dist=tmp_path / "none"), clock=clock)
+    )
+    response = await client.get("/")
+    assert response.status == 503
+    assert "make miniapp" in await response.text()
