@@ -1,0 +1,121 @@
+// Russian plurals, dates and text matching.
+
+/** plural(5, ['врач', 'врача', 'врачей']) -> 'врачей' (forms for 1, 2..4, 5..20). */
+export function plural(n: number, forms: readonly [string, string, string]): string {
+  const abs = Math.abs(Math.trunc(n))
+  const lastTwo = abs % 100
+  const last = abs % 10
+  if (lastTwo >= 11 && lastTwo <= 14) return forms[2]
+  if (last === 1) return forms[0]
+  if (last >= 2 && last <= 4) return forms[1]
+  return forms[2]
+}
+
+export const countWith = (n: number, forms: readonly [string, string, string]): string =>
+  `${n} ${plural(n, forms)}`
+
+export const DOCTORS = ['врач', 'врача', 'врачей'] as const
+export const YEARS = ['год', 'года', 'лет'] as const
+export const FREE_WINDOWS = ['свободное окно', 'свободных окна', 'свободных окон'] as const
+
+/** 'Стаж 15 лет', 'Стаж 21 год'; a doctor in the first year: 'Стаж менее года'. */
+export function experience(years: number): string {
+  return years < 1 ? 'Стаж менее года' : `Стаж ${countWith(years, YEARS)}`
+}
+
+/** Lower case, ё as е, spaces collapsed: the key the search compares. */
+export function searchKey(text: string): string {
+  return text.toLocaleLowerCase('ru-RU').replace(/ё/g, 'е').replace(/\s+/g, ' ').trim()
+}
+
+const MONTHS_GENITIVE = [
+  'января', 'февраля', 'марта', 'апреля', 'мая', 'июня',
+  'июля', 'августа', 'сентября', 'октября', 'ноября', 'декабря',
+] as const
+
+interface YMD {
+  y: number
+  m: number
+  d: number
+}
+
+/** '2026-11-30' -> {y: 2026, m: 11, d: 30}; no time zones involved. */
+export function parseDate(iso: string): YMD {
+  const [y, m, d] = iso.slice(0, 10).split('-').map(Number)
+  return { y, m, d }
+}
+
+const two = (n: number): string => String(n).padStart(2, '0')
+
+/** '2026-11-30' -> '30.11' */
+export function ddmm(iso: string): string {
+  const { m, d } = parseDate(iso)
+  return `${two(d)}.${two(m)}`
+}
+
+/** '2026-11-30' -> '30.11.2026' */
+export function ddmmyyyy(iso: string): string {
+  const { y, m, d } = parseDate(iso)
+  return `${two(d)}.${two(m)}.${y}`
+}
+
+/** '2026-11-30' -> '30 ноября' */
+export function dayMonth(iso: string): string {
+  const { m, d } = parseDate(iso)
+  return `${d} ${MONTHS_GENITIVE[m - 1]}`
+}
+
+/** Week label: '30 ноября – 5 декабря' or '7–12 декабря'. */
+export function rangeLabel(firstIso: string, lastIso: string): string {
+  const a = parseDate(firstIso)
+  const b = parseDate(lastIso)
+  if (a.m === b.m && a.y === b.y) return `${a.d}–${b.d} ${MONTHS_GENITIVE[b.m - 1]}`
+  return `${dayMonth(firstIso)} – ${dayMonth(lastIso)}`
+}
+
+/** '09:00:00' or '09:00' -> '09:00' */
+export const hhmm = (time: string): string => time.slice(0, 5)
+
+/**
+ * The clinic's UTC offset in minutes, read off a booking: its wall-clock date
+ * and time against its absolute start. Lets reminders be shown in clinic time
+ * without the page knowing the clinic's zone.
+ */
+export function clinicOffsetMinutes(date: string, time: string, startsAt: string): number {
+  const { y, m, d } = parseDate(date)
+  const [hh, mm] = hhmm(time).split(':').map(Number)
+  const wall = Date.UTC(y, m - 1, d, hh, mm)
+  return Math.round((wall - Date.parse(startsAt)) / 60000)
+}
+
+/** An absolute instant shown on the clinic's wall clock: '29.11.2026 в 09:00'. */
+export function clinicDateTime(instant: string, offsetMinutes: number): string {
+  const shifted = new Date(Date.parse(instant) + offsetMinutes * 60000)
+  const date = `${two(shifted.getUTCDate())}.${two(shifted.getUTCMonth() + 1)}.${shifted.getUTCFullYear()}`
+  return `${date} в ${two(shifted.getUTCHours())}:${two(shifted.getUTCMinutes())}`
+}
+
+export const REMINDER_LABELS: Record<string, string> = {
+  confirmation: 'Подтверждение записи',
+  '24h': 'За 24 часа до приёма',
+  '6h': 'За 6 часов до приёма',
+  '30m': 'За 30 минут до приёма',
+}
+
+const WEEKDAYS = ['воскресенье', 'понедельник', 'вторник', 'среда', 'четверг', 'пятница', 'суббота']
+
+/** '2026-11-30' -> 'понедельник' */
+export function weekdayOf(iso: string): string {
+  const { y, m, d } = parseDate(iso)
+  return WEEKDAYS[new Date(Date.UTC(y, m - 1, d)).getUTCDay()]
+}
+
+/** Initials for a photo placeholder: 'Иванова Анна Сергеевна' -> 'ИА'. */
+export function initials(fullName: string): string {
+  return fullName
+    .split(/\s+/)
+    .filter(Boolean)
+    .slice(0, 2)
+    .map((part) => part[0]?.toUpperCase() ?? '')
+    .join('')
+}

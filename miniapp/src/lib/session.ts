@@ -1,0 +1,46 @@
+// Who the patient is: initData from Telegram's launch parameters or, in a
+// plain browser, the demo identity the server hands out in demo mode.
+import { reactive } from 'vue'
+import { api, ApiError, setInitData } from './api'
+import { launchInitData } from './telegram'
+
+export type SessionStatus = 'pending' | 'ready' | 'outside' | 'error'
+
+export const session = reactive({
+  status: 'pending' as SessionStatus,
+  demo: false,
+  error: null as ApiError | null,
+})
+
+export async function startSession(): Promise<void> {
+  session.error = null
+  session.status = 'pending'
+  if (launchInitData) {
+    // Check the signature and age up front: a stale or forged initData gets
+    // a clear message now rather than a failed booking later.
+    setInitData(launchInitData)
+    session.demo = false
+    try {
+      await api.me()
+      session.status = 'ready'
+    } catch (e) {
+      session.error = e instanceof ApiError ? e : new ApiError(0, {}, String(e))
+      session.status = 'error'
+    }
+    return
+  }
+  try {
+    const identity = await api.demoIdentity()
+    setInitData(identity.init_data)
+    session.demo = true
+    session.status = 'ready'
+  } catch (e) {
+    const error = e instanceof ApiError ? e : new ApiError(0, {}, String(e))
+    if (error.status === 404) {
+      session.status = 'outside'
+    } else {
+      session.error = error
+      session.status = 'error'
+    }
+  }
+}

@@ -1,0 +1,80 @@
+import { createRouter, createWebHistory, type RouteLocationRaw } from 'vue-router'
+import SpecializationsView from './views/SpecializationsView.vue'
+import DoctorsView from './views/DoctorsView.vue'
+import DoctorView from './views/DoctorView.vue'
+import BookingDoneView from './views/BookingDoneView.vue'
+import BookingsView from './views/BookingsView.vue'
+import NotFoundView from './views/NotFoundView.vue'
+
+declare module 'vue-router' {
+  interface RouteMeta {
+    /** Where "back" leads when there is no page of ours to go back to. */
+    backTo?: RouteLocationRaw
+    /** Back always goes here, whatever the history holds. */
+    backAlwaysTo?: RouteLocationRaw
+  }
+}
+
+export const router = createRouter({
+  history: createWebHistory('/'),
+  routes: [
+    {
+      path: '/',
+      name: 'specializations',
+      component: SpecializationsView,
+    },
+    {
+      path: '/specializations/:id(\\d+)',
+      name: 'doctors',
+      component: DoctorsView,
+      props: (route) => ({ id: Number(route.params.id) }),
+      meta: { backTo: { name: 'specializations' } },
+    },
+    {
+      path: '/doctors/:id(\\d+)',
+      name: 'doctor',
+      component: DoctorView,
+      props: (route) => ({ id: Number(route.params.id) }),
+      meta: { backTo: { name: 'specializations' } },
+    },
+    {
+      path: '/bookings/:id(\\d+)/done',
+      name: 'booking-done',
+      component: BookingDoneView,
+      props: (route) => ({ id: Number(route.params.id) }),
+      meta: { backAlwaysTo: { name: 'specializations' } },
+    },
+    {
+      path: '/bookings',
+      name: 'bookings',
+      component: BookingsView,
+      meta: { backTo: { name: 'specializations' } },
+    },
+    {
+      path: '/:rest(.*)*',
+      name: 'not-found',
+      component: NotFoundView,
+      meta: { backAlwaysTo: { name: 'specializations' } },
+    },
+  ],
+  // Telegram puts its launch parameters into the hash (#tgWebAppData=...):
+  // never treat that as an anchor to scroll to.
+  scrollBehavior(_to, _from, saved) {
+    return saved ?? { top: 0 }
+  },
+})
+
+/** Back the way a user expects: our previous page, else the screen above this one. */
+export function goBack(): void {
+  const route = router.currentRoute.value
+  if (route.meta.backAlwaysTo) {
+    void router.replace(route.meta.backAlwaysTo)
+    return
+  }
+  const state = window.history.state as { back?: string | null } | null
+  if (state?.back) {
+    router.back()
+    return
+  }
+  void router.replace(route.meta.backTo ?? { name: 'specializations' })
+}

@@ -1,0 +1,24 @@
+import { defineConfig } from 'vite'
+import vue from '@vitejs/plugin-vue'
+import tailwindcss from '@tailwindcss/vite'
+
+// During `npm run dev` the API and the doctors' photos come from the Python
+// app (make run); CLINIC_API points elsewhere if it listens on another port.
+const apiTarget = process.env.CLINIC_API ?? 'http://127.0.0.1:8000'
+
+export default defineConfig({
+  base: '/',
+  plugins: [vue(), tailwindcss()],
+  server: {
+    proxy: {
+      '/api': apiTarget,
+      '/photos': apiTarget,
+    },
+  },
+  build: {
+    outDir: 'dist',
+    assetsDir: 'assets',
+    emptyOutDir: true,
+    sourcemap: false,
+  },
+})
