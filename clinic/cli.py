@@ -8,11 +8,12 @@ import logging
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from urllib.parse import urlsplit
 
 from aiohttp import web
 from pydantic import SecretStr
 
-from clinic import db, migrate
+from clinic import db, logs, migrate
 from clinic.catalog import service as catalog
 from clinic.config import Settings
 
@@ -93,10 +94,21 @@ def parser() -> argparse.ArgumentParser:
     return top
 
 
+def secrets_of(settings: Settings) -> list[str]:
+    """What the logs must never show."""
+    found = []
+    if settings.bot_token is not None:
+        found += [settings.bot_token.get_secret_value(), settings.webhook_secret_value()]
+    if settings.database_url is not None:
+        dsn = settings.database_url.get_secret_value()
+        found += [dsn, urlsplit(dsn).password or ""]
+    return found
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings = Settings()
+    logs.configure(secrets=secrets_of(settings))
     with database(settings) as ready:
         return COMMANDS[args.command](ready, args)
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import asyncpg
 
 from clinic import migrate
@@ -54,3 +58,37 @@ async def test_migrations_apply_roll_back_and_reapply(databases: Databases) -> N
 def test_every_migration_has_a_rollback() -> None:
     for name in all_migrations():
         assert (migrate.MIGRATIONS_DIR / f"{name}.rollback.sql").is_file(), name
+
+
+def clinic(*args: str, dsn: str) -> subprocess.Popen[str]:
+    env = {**os.environ, "DATABASE_URL": dsn}
+    return subprocess.Popen(
+        [sys.executable, "-m", "clinic", *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+async def test_two_replicas_migrating_at_once_apply_each_migration_once(
+    databases: Databases,
+) -> None:
+    with databases.fresh(template=None) as dsn:
+        first, second = clinic("migrate", dsn=dsn), clinic("migrate", dsn=dsn)
+        outputs = [p.communicate(timeout=60)[0] for p in (first, second)]
+        assert [first.returncode, second.returncode] == [0, 0], outputs
+        conn = await asyncpg.connect(dsn)
+        try:
+            applied = await conn.fetch("SELECT migration_id FROM _yoyo_migration ORDER BY 1")
+        finally:
+            await conn.close()
+        assert [r["migration_id"] for r in applied] == all_migrations()
+
+
+def test_serve_refuses_an_unmigrated_database(databases: Databases) -> None:
+    with databases.fresh(template=None) as dsn:
+        process = clinic("serve", dsn=dsn)
+        output = process.communicate(timeout=60)[0]
+        assert process.returncode == 2
+        assert "clinic migrate" in output

@@ -5,15 +5,29 @@ from __future__ import annotations
 from aiohttp import web
 
 from clinic.booking import service
-from clinic.booking.models import BookingRequest
+from clinic.booking.models import Booking, BookingRequest, WeekSlots
 from clinic.web import keys
 from clinic.web.auth import authenticated_user
 from clinic.web.io import INT8_MAX, json_response, path_id, query_date, read_model
+from clinic.web.openapi import Query, operation
 
 routes = web.RouteTableDef()
 
 
 @routes.get(r"/api/doctors/{id:\d+}/slots")
+@operation(
+    summary="Free half-hour slots, Monday to Saturday of one week",
+    tag="booking",
+    response=WeekSlots,
+    errors=(404, 422),
+    query=(
+        Query(
+            "week_of",
+            "A day of the week wanted (default: today)",
+            {"type": "string", "format": "date"},
+        ),
+    ),
+)
 async def week_slots(request: web.Request) -> web.Response:
     app = request.app
     week = await service.week_slots(
@@ -27,6 +41,15 @@ async def week_slots(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/bookings")
+@operation(
+    summary="Book a slot for the caller",
+    tag="booking",
+    status=201,
+    body=BookingRequest,
+    response=Booking,
+    auth=True,
+    errors=(404, 409),
+)
 async def create_booking(request: web.Request) -> web.Response:
     user = await authenticated_user(request)
     body = await read_model(request, BookingRequest)
@@ -42,6 +65,13 @@ async def create_booking(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/bookings")
+@operation(
+    summary="The caller's bookings, upcoming first",
+    tag="booking",
+    response=Booking,
+    many=True,
+    auth=True,
+)
 async def list_bookings(request: web.Request) -> web.Response:
     user = await authenticated_user(request)
     app = request.app
@@ -52,6 +82,13 @@ async def list_bookings(request: web.Request) -> web.Response:
 
 
 @routes.get(r"/api/bookings/{id:\d+}")
+@operation(
+    summary="One of the caller's bookings",
+    tag="booking",
+    response=Booking,
+    auth=True,
+    errors=(404,),
+)
 async def get_booking(request: web.Request) -> web.Response:
     user = await authenticated_user(request)
     app = request.app
@@ -66,6 +103,13 @@ async def get_booking(request: web.Request) -> web.Response:
 
 
 @routes.post(r"/api/bookings/{id:\d+}/cancel")
+@operation(
+    summary="Cancel one of the caller's bookings",
+    tag="booking",
+    response=Booking,
+    auth=True,
+    errors=(404, 409),
+)
 async def cancel_booking(request: web.Request) -> web.Response:
     user = await authenticated_user(request)
     app = request.app

@@ -75,6 +75,7 @@ async def confirm_cancel(ctx: BotContext, query: CallbackQuery, booking_id: int)
         return texts.NOT_FOUND
     except BookingPast:
         return texts.ALREADY_STARTED
+    ctx.metrics.bookings.labels("cancelled", "bot").inc()
     await reply(
         ctx, query, texts.cancelled(number=b.id, day=b.date, time=b.time), keyboards.back_to_menu()
     )

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import asyncpg
 
 from clinic.config import Settings
+from clinic.metrics import Metrics
 from clinic.telegram.outbox import Sender
 
 
@@ -19,6 +20,7 @@ class BotContext:
     sender: Sender
     settings: Settings
     clock: Callable[[], datetime]
+    metrics: Metrics
 
     @property
     def tz(self) -> ZoneInfo:

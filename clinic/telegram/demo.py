@@ -19,6 +19,7 @@ from clinic.telegram.intake import parse_update
 from clinic.users.service import DEMO_USER
 from clinic.web import keys
 from clinic.web.io import read_model
+from clinic.web.openapi import operation
 
 log = logging.getLogger("clinic.demo")
 
@@ -49,11 +50,13 @@ def _chat() -> dict[str, Any]:
 
 
 @routes.get("/demo/chat")
+@operation(summary="Demo mode only: the bot's chat page", tag="demo", content_type="text/html")
 async def page(request: web.Request) -> web.FileResponse:
     return web.FileResponse(PAGE, headers={"Cache-Control": "no-cache"})
 
 
 @routes.get("/demo/chat/messages")
+@operation(summary="Demo mode only: the conversation (long poll with ?since=)", tag="demo")
 async def messages(request: web.Request) -> web.Response:
     """The conversation; with ?since=V waits (up to 20 s) for something newer than V."""
     outbox = request.app[keys.outbox]
@@ -74,6 +77,7 @@ async def messages(request: web.Request) -> web.Response:
 
 
 @routes.post("/demo/chat/send")
+@operation(summary="Demo mode only: the demo patient writes to the bot", tag="demo", body=SendText)
 async def send(request: web.Request) -> web.Response:
     body = await read_model(request, SendText)
     outbox = request.app[keys.outbox]
@@ -95,6 +99,9 @@ async def send(request: web.Request) -> web.Response:
 
 
 @routes.post("/demo/chat/press")
+@operation(
+    summary="Demo mode only: the demo patient presses a button", tag="demo", body=PressButton
+)
 async def press(request: web.Request) -> web.Response:
     body = await read_model(request, PressButton)
     pressed = {"message_id": body.message_id, "chat": _chat(), "date": int(time.time())}

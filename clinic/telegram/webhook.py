@@ -10,6 +10,7 @@ from aiohttp import web
 from clinic.errors import MalformedBody, Unauthorized
 from clinic.telegram.intake import parse_update
 from clinic.web import keys
+from clinic.web.openapi import operation
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name
 
@@ -17,6 +18,11 @@ routes = web.RouteTableDef()
 
 
 @routes.post("/telegram/webhook")
+@operation(
+    summary="Telegram updates (X-Telegram-Bot-Api-Secret-Token required)",
+    tag="telegram",
+    errors=(400, 401, 413),
+)
 async def webhook(request: web.Request) -> web.Response:
     expected = request.app[keys.settings].webhook_secret_value().encode()
     given = request.headers.get(SECRET_HEADER, "").encode()

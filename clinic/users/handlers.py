@@ -10,12 +10,14 @@ from clinic.users.service import DEMO_USER
 from clinic.web import keys
 from clinic.web.auth import authenticated_user
 from clinic.web.io import json_response
+from clinic.web.openapi import operation
 
 routes = web.RouteTableDef()
 demo_routes = web.RouteTableDef()
 
 
 @routes.get("/api/me")
+@operation(summary="The caller", tag="users", response=Me, auth=True)
 async def me(request: web.Request) -> web.Response:
     user = await authenticated_user(request)
     demo = request.app[keys.settings].demo
@@ -23,6 +25,9 @@ async def me(request: web.Request) -> web.Response:
 
 
 @demo_routes.get("/api/demo/identity")
+@operation(
+    summary="Demo mode only: initData for the demo patient", tag="users", response=DemoIdentity
+)
 async def demo_identity(request: web.Request) -> web.Response:
     """An initData for the demo patient, signed with this process's demo token."""
     app = request.app

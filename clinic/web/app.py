@@ -16,14 +16,16 @@ from clinic.booking import handlers as booking_handlers
 from clinic.catalog import handlers as catalog_handlers
 from clinic.catalog.service import DEMO_PHOTOS
 from clinic.config import Settings
+from clinic.metrics import Metrics
 from clinic.telegram import demo as demo_chat
 from clinic.telegram import webhook
 from clinic.telegram.lifecycle import telegram
 from clinic.users import handlers as users_handlers
 from clinic.users.service import Registry
-from clinic.web import health, keys
+from clinic.web import health, keys, openapi
+from clinic.web.observe import observe
 from clinic.web.problems import problems_middleware
-from clinic.web.static import add_miniapp, add_photos
+from clinic.web.static import add_api_docs, add_miniapp, add_photos
 
 log = logging.getLogger("clinic.web")
 
@@ -46,7 +48,9 @@ async def database(app: web.Application) -> AsyncIterator[None]:
     )
     app[keys.pool] = pool
     app[keys.registry] = Registry(pool)
+    app[keys.metrics].pool.pool = pool
     yield
+    app[keys.metrics].pool.pool = None
     await pool.close()
 
 
@@ -75,8 +79,9 @@ def setup_cors(app: web.Application, origins: list[str]) -> None:
 
 
 def create_app(settings: Settings, *, clock: keys.Clock = utc_now) -> web.Application:
-    app = web.Application(middlewares=[problems_middleware], client_max_size=MAX_BODY)
+    app = web.Application(middlewares=[observe, problems_middleware], client_max_size=MAX_BODY)
     app[keys.settings] = settings
+    app[keys.metrics] = Metrics()
     app[keys.clock] = clock
     if settings.bot_token is not None:
         app[keys.init_data_token] = settings.bot_token.get_secret_value()
@@ -86,6 +91,7 @@ def create_app(settings: Settings, *, clock: keys.Clock = utc_now) -> web.Applic
     app.cleanup_ctx.append(telegram)
 
     app.router.add_routes(health.routes)
+    app.router.add_routes(openapi.routes)
     app.router.add_routes(catalog_handlers.routes)
     app.router.add_routes(booking_handlers.routes)
     app.router.add_routes(users_handlers.routes)
@@ -94,7 +100,9 @@ def create_app(settings: Settings, *, clock: keys.Clock = utc_now) -> web.Applic
         app.router.add_routes(demo_chat.routes)
     else:
         app.router.add_routes(webhook.routes)
+    app.on_startup.append(openapi.build_on_startup)
     setup_cors(app, cors_origins(settings))
+    add_api_docs(app, settings.miniapp_dist)
     add_photos(app, DEMO_PHOTOS)
     add_miniapp(app, settings.miniapp_dist)
     return app

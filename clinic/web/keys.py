@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 import asyncpg
 from aiohttp import web
 
 from clinic.config import Settings
+from clinic.metrics import Metrics
 from clinic.telegram.intake import Intake
 from clinic.telegram.outbox import DemoOutbox, Sender
 from clinic.users.service import Registry
@@ -18,6 +20,7 @@ Clock = Callable[[], datetime]
 settings = web.AppKey("settings", Settings)
 clock: web.AppKey[Clock] = web.AppKey("clock")
 pool = web.AppKey("pool", asyncpg.Pool)
+metrics = web.AppKey("metrics", Metrics)
 registry = web.AppKey("registry", Registry)
 # The token initData is checked against: the bot's, or in demo mode one made at start.
 init_data_token = web.AppKey("init_data_token", str)
@@ -27,3 +30,5 @@ sender: web.AppKey[Sender] = web.AppKey("sender")
 intake = web.AppKey("intake", Intake)
 # Demo mode only: what the bot would have sent.
 outbox = web.AppKey("outbox", DemoOutbox)
+# The OpenAPI document, built once the routes are known.
+openapi: web.AppKey[dict[str, Any]] = web.AppKey("openapi")

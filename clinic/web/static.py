@@ -6,6 +6,8 @@ from pathlib import Path
 
 from aiohttp import web
 
+from clinic.web.openapi import operation
+
 IMMUTABLE = "public, max-age=31536000, immutable"
 NOT_BUILT = """<!doctype html><html lang="ru"><meta charset="utf-8"><title>Клиника</title>
 <p>MiniApp ещё не собран: выполните <code>make miniapp</code>.
@@ -20,6 +22,21 @@ def add_photos(app: web.Application, photos: Path) -> None:
             response.headers["Cache-Control"] = "public, max-age=86400"
 
     app.on_response_prepare.append(cache_photos)
+
+
+def add_api_docs(app: web.Application, dist: Path) -> None:
+    """GET /api/docs: the API reference page of the MiniApp's build (Swagger UI from npm)."""
+    page = dist.resolve() / "docs.html"
+
+    @operation(
+        summary="The API reference, to read in a browser", tag="docs", content_type="text/html"
+    )
+    async def api_docs(request: web.Request) -> web.StreamResponse:
+        if not page.is_file():
+            return web.Response(text=NOT_BUILT, content_type="text/html", status=503)
+        return web.FileResponse(page, headers={"Cache-Control": "no-cache"})
+
+    app.router.add_get("/api/docs", api_docs)
 
 
 def add_miniapp(app: web.Application, dist: Path) -> None:

@@ -5,3 +5,8 @@ declare module '*.vue' {
   const component: DefineComponent<object, object, unknown>
   export default component
 }
+
+declare module 'swagger-ui-dist/swagger-ui-es-bundle.js' {
+  const SwaggerUIBundle: (options: Record<string, unknown>) => unknown
+  export default SwaggerUIBundle
+}
