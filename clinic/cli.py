@@ -71,23 +71,42 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     mode = "demo mode (no BOT_TOKEN)" if settings.demo else "bot mode"
     log.info("serving on http://%s:%d in %s", settings.host, settings.port, mode)
     web.run_app(
-        create_app(settings),
+        create_app(settings, worker=not args.no_worker),
         host=settings.host,
         port=settings.port,
         print=None,
         access_log=None,
         shutdown_timeout=10,
+        # Bounds a connection that never finishes its request (slow headers), too.
+        keepalive_timeout=15,
     )
     return 0
 
 
-COMMANDS = {"serve": cmd_serve, "migrate": cmd_migrate, "seed": cmd_seed}
+def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
+    from clinic.reminders.worker import run_worker
+
+    waiting = migrate.pending(dsn_of(settings))
+    if waiting:
+        log.error("the database is not migrated (%s pending): run `clinic migrate`", len(waiting))
+        return 2
+    asyncio.run(run_worker(settings))
+    return 0
+
+
+COMMANDS = {"serve": cmd_serve, "worker": cmd_worker, "migrate": cmd_migrate, "seed": cmd_seed}
 
 
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="clinic", description=__doc__)
     sub = top.add_subparsers(dest="command", required=True)
-    sub.add_parser("serve", help="serve the API, the bot webhook and the MiniApp")
+    serve = sub.add_parser("serve", help="serve the API, the bot webhook and the MiniApp")
+    serve.add_argument(
+        "--no-worker",
+        action="store_true",
+        help="do not dispatch reminders in this process (run `clinic worker` beside it)",
+    )
+    sub.add_parser("worker", help="dispatch reminders only, until SIGTERM")
     mig = sub.add_parser("migrate", help="apply the database migrations")
     mig.add_argument("--rollback", type=int, default=0, metavar="N", help="roll back N instead")
     sub.add_parser("seed", help="load the demo catalog (idempotent)")

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.015, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
@@ -32,6 +32,34 @@ class PoolCollector(Collector):
         yield family
 
 
+class DispatchCollector(Collector):
+    """The reminder dispatcher's counters (its `snapshot()`), read at scrape time."""
+
+    OUTCOMES = ("sent", "failed", "retried", "rate_limited", "blocked", "skipped", "released")
+
+    def __init__(self) -> None:
+        self.source: Any = None
+
+    def collect(self) -> Iterator[Metric]:
+        if self.source is None:
+            return
+        numbers = self.source.snapshot()
+        sent = CounterMetricFamily(
+            "clinic_notifications", "Reminder deliveries by outcome", labels=["outcome"]
+        )
+        for outcome in self.OUTCOMES:
+            sent.add_metric([outcome], numbers[outcome])
+        yield sent
+        yield CounterMetricFamily(
+            "clinic_notification_batches", "Batches claimed", value=numbers["claimed_batches"]
+        )
+        yield GaugeMetricFamily(
+            "clinic_notifications_oldest_due_seconds",
+            "How long the oldest due notification had waited when last claimed",
+            value=numbers["oldest_due_age"],
+        )
+
+
 class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
@@ -54,13 +82,7 @@ class Metrics:
             "Requests that found every pool connection in use when they started",
             registry=r,
         )
-        self.notifications = Counter(
-            "clinic_notifications", "Reminder deliveries by outcome", ["outcome"], registry=r
-        )
-        self.oldest_due = Gauge(
-            "clinic_notifications_oldest_due_seconds",
-            "Age of the oldest pending notification that is due",
-            registry=r,
-        )
         self.pool = PoolCollector()
         r.register(self.pool)
+        self.dispatch = DispatchCollector()
+        r.register(self.dispatch)

@@ -53,6 +53,8 @@ async def test_metrics_after_traffic(
     for outcome in ("created", "conflicted", "cancelled"):
         assert f'clinic_bookings_total{{channel="api",outcome="{outcome}"}} 1.0' in text
     assert 'clinic_db_pool_connections{state="max"} 10.0' in text
+    assert 'clinic_notifications_total{outcome="sent"}' in text  # the in-app dispatcher
+    assert "clinic_notifications_oldest_due_seconds" in text
     assert "/no/such" not in text  # raw paths never become label values
 
 

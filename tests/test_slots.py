@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from clinic.booking.slots import (
     DEFAULT_HOURS,
+    SLOT,
     Interval,
     free_slots,
     grid_times,
@@ -21,8 +22,8 @@ CAIRO = ZoneInfo("Africa/Cairo")  # DST changes on a Friday (April) and a Thursd
 LONG_AGO = datetime(2000, 1, 1, tzinfo=UTC)
 
 
-def hhmm(times: list[time]) -> list[str]:
-    return [t.strftime("%H:%M") for t in times]
+def hhmm(labels: list[str]) -> list[str]:
+    return labels
 
 
 def test_a_week_runs_from_monday_and_sunday_belongs_to_the_week_before() -> None:
@@ -92,3 +93,48 @@ def test_a_repeated_wall_time_is_offered_once_at_its_first_occurrence() -> None:
     assert hhmm(free_slots(thursday, hours, CAIRO, LONG_AGO, [])) == ["22:00", "22:30", "23:00"]
     first = to_instant(thursday, time(23, 0), CAIRO)
     assert first == datetime(2026, 10, 29, 20, 0, tzinfo=UTC)  # still UTC+3
+
+
+def reference_free_slots(
+    day: date,
+    hours: dict[int, tuple[time, time]],
+    tz: ZoneInfo,
+    now: datetime,
+    booked: list[Interval],
+) -> list[str]:
+    """The plain definition: convert every wall time on its own, check every booking."""
+    span = hours.get(day.isoweekday())
+    if span is None:
+        return []
+    free = []
+    for at in grid_times(*span):
+        instant = to_instant(day, at, tz)
+        if instant is None or instant <= now:
+            continue
+        if any(b.starts_at < instant + SLOT and instant < b.ends_at for b in booked):
+            continue
+        free.append(at.strftime("%H:%M"))
+    return free
+
+
+def test_the_fast_path_matches_the_definition_on_every_day_of_a_year() -> None:
+    zones = [
+        "Europe/Moscow",
+        "Europe/Berlin",
+        "Africa/Cairo",
+        "America/New_York",
+        "Australia/Lord_Howe",
+    ]
+    all_day = dict.fromkeys(range(1, 8), (time(0, 0), time(23, 30)))
+    now = datetime(2026, 6, 15, 9, 10, tzinfo=UTC)
+    for name in zones:
+        tz = ZoneInfo(name)
+        day = date(2026, 1, 1)
+        while day.year == 2026:
+            start = to_instant(day, time(9, 0), tz) or datetime(2026, 1, 1, tzinfo=UTC)
+            booked = [Interval(start, start + SLOT), Interval(start + 3 * SLOT, start + 5 * SLOT)]
+            for hours in (DEFAULT_HOURS, all_day):
+                assert free_slots(day, hours, tz, now, booked) == reference_free_slots(
+                    day, hours, tz, now, booked
+                ), (name, day)
+            day += timedelta(days=1)

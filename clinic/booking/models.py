@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validator
 
 from clinic.booking.slots import Hours, Interval, weekly_hours
+from clinic.reminders.models import Reminder as Reminder  # re-exported: part of a Booking
 
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _HH_MM = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
@@ -21,7 +22,10 @@ class BookingRequest(BaseModel):
 
     doctor_id: int = Field(ge=1, le=2_147_483_647)
     date: dt.date = Field(description="Clinic-local date, YYYY-MM-DD")
-    time: dt.time = Field(description="Clinic-local start, HH:MM on the half-hour grid")
+    time: Annotated[
+        dt.time,
+        WithJsonSchema({"type": "string", "pattern": f"^{_HH_MM.pattern}$", "examples": ["09:30"]}),
+    ] = Field(description="Clinic-local start, HH:MM on the half-hour grid")
 
     @field_validator("date", mode="before")
     @classmethod
@@ -44,12 +48,6 @@ class BookedDoctor(BaseModel):
     title: str
     specialization: str
     photo_url: str | None
-
-
-class Reminder(BaseModel):
-    kind: Literal["confirmation", "24h", "6h", "30m"]
-    due_at: dt.datetime
-    status: str
 
 
 class Booking(BaseModel):

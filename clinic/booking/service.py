@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 
+from clinic import db
 from clinic.booking import repo
 from clinic.booking.models import (
     BookedDoctor,
@@ -32,12 +33,16 @@ from clinic.booking.slots import (
 )
 from clinic.catalog.models import full_name, photo_url
 from clinic.errors import BookingPast, NotFound, Unprocessable
+from clinic.reminders import service as reminders
+from clinic.reminders.models import Reminder
 
 MAX_LISTED = 200
 WEEK_OF_RANGE = timedelta(days=366)
 
 
-def to_booking(row: BookingRow, *, tz: ZoneInfo, now: datetime) -> Booking:
+def to_booking(
+    row: BookingRow, *, tz: ZoneInfo, now: datetime, planned: list[Reminder] | None = None
+) -> Booking:
     local = row.starts_at.astimezone(tz)
     return Booking(
         id=row.id,
@@ -56,6 +61,7 @@ def to_booking(row: BookingRow, *, tz: ZoneInfo, now: datetime) -> Booking:
             specialization=row.specialization,
             photo_url=photo_url(row.photo),
         ),
+        reminders=planned or [],
     )
 
 
@@ -81,7 +87,7 @@ async def week_slots(
                 date=day,
                 weekday=WEEKDAY_NAMES[day.weekday()],
                 weekday_short=WEEKDAY_SHORT[day.weekday()],
-                slots=[at.strftime("%H:%M") for at in free],
+                slots=free,
                 count=len(free),
             )
         )
@@ -123,7 +129,7 @@ async def create_booking(
         raise Unprocessable("Этого времени нет: в этот день переводят часы", field="time")
     if starts_at <= now:
         raise Unprocessable("Это время уже прошло", field="time")
-    async with pool.acquire() as conn, conn.transaction():
+    async with db.transaction(pool) as conn:
         row = await repo.insert_booking(
             conn,
             doctor_id=request.doctor_id,
@@ -131,7 +137,10 @@ async def create_booking(
             starts_at=starts_at,
             ends_at=starts_at + SLOT,
         )
-    return to_booking(row, tz=tz, now=now)
+        planned = await reminders.plan(
+            conn, booking_id=row.id, chat_id=user_id, starts_at=row.starts_at
+        )
+    return to_booking(row, tz=tz, now=now, planned=planned)
 
 
 async def list_bookings(
@@ -144,17 +153,20 @@ async def list_bookings(
 async def get_booking(
     pool: asyncpg.Pool, *, user_id: int, booking_id: int, tz: ZoneInfo, now: datetime
 ) -> Booking:
-    row = await repo.get_user_booking(pool, booking_id=booking_id, user_id=user_id)
-    if row is None:
-        raise NotFound("Запись не найдена")
-    return to_booking(row, tz=tz, now=now)
+    async with pool.acquire() as conn:
+        row = await repo.get_user_booking(conn, booking_id=booking_id, user_id=user_id)
+        if row is None:
+            raise NotFound("Запись не найдена")
+        planned = await reminders.booking_reminders(conn, booking_id=row.id)
+    return to_booking(row, tz=tz, now=now, planned=planned)
 
 
 async def cancel_booking(
     pool: asyncpg.Pool, *, user_id: int, booking_id: int, tz: ZoneInfo, now: datetime
 ) -> Booking:
-    """Cancels the user's own upcoming booking; cancelling a cancelled one is a no-op."""
-    async with pool.acquire() as conn, conn.transaction():
+    """Cancels the user's own upcoming booking and its pending reminders, together;
+    cancelling a cancelled one is a no-op."""
+    async with db.transaction(pool) as conn:
         row = await repo.cancel_booking(conn, booking_id=booking_id, user_id=user_id, now=now)
         if row is None:
             row = await repo.get_user_booking(conn, booking_id=booking_id, user_id=user_id)
@@ -162,4 +174,7 @@ async def cancel_booking(
                 raise NotFound("Запись не найдена")
             if row.status != "cancelled":
                 raise BookingPast("Приём уже начался или прошёл, его нельзя отменить")
-    return to_booking(row, tz=tz, now=now)
+        else:
+            await reminders.cancel_pending(conn, booking_id=row.id)
+        planned = await reminders.booking_reminders(conn, booking_id=row.id)
+    return to_booking(row, tz=tz, now=now, planned=planned)

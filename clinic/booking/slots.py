@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 SLOT = timedelta(minutes=30)
@@ -57,6 +58,28 @@ def grid_times(starts: time, ends: time) -> Iterator[time]:
         cursor += SLOT
 
 
+@lru_cache(maxsize=512)
+def _grid(starts: time, ends: time) -> tuple[tuple[time, timedelta, str], ...]:
+    """Each slot of [starts, ends): its wall time, its distance from midnight, "HH:MM"."""
+    return tuple(
+        (at, timedelta(hours=at.hour, minutes=at.minute), f"{at:%H:%M}")
+        for at in grid_times(starts, ends)
+    )
+
+
+def _instants(
+    day: date, grid: tuple[tuple[time, timedelta, str], ...], tz: ZoneInfo
+) -> list[datetime | None]:
+    """The UTC instant of each slot start of one day (None where DST skips it)."""
+    midnight = datetime.combine(day, time(0))
+    first, last = midnight + grid[0][1], midnight + grid[-1][1]
+    offset = tz.utcoffset(first)
+    if offset is not None and offset == tz.utcoffset(last) and to_instant(day, grid[0][0], tz):
+        base = (midnight - offset).replace(tzinfo=UTC)
+        return [base + since_midnight for _, since_midnight, _ in grid]
+    return [to_instant(day, at, tz) for at, _, _ in grid]  # a DST change falls inside
+
+
 def on_grid(at: time) -> bool:
     return at.minute in (0, 30) and at.second == 0 and at.microsecond == 0
 
@@ -67,20 +90,27 @@ def free_slots(
     tz: ZoneInfo,
     now: datetime,
     booked: Sequence[Interval],
-) -> list[time]:
-    """Bookable wall-clock starts of one day: on the grid, in hours, ahead of now, not taken."""
+) -> list[str]:
+    """Bookable "HH:MM" starts of one day: on the grid, in hours, ahead of now, not taken.
+
+    `booked` must be sorted by start (a doctor's bookings never overlap, so by end too).
+    """
     span = hours.get(day.isoweekday())
     if span is None:
         return []
+    grid = _grid(*span)
+    if not grid:
+        return []
     free = []
-    for at in grid_times(*span):
-        instant = to_instant(day, at, tz)
+    pending = 0  # the first booking that may still overlap a slot to come
+    for (_, _, label), instant in zip(grid, _instants(day, grid, tz), strict=True):
         if instant is None or instant <= now:
             continue
-        ends = instant + SLOT
-        if any(b.starts_at < ends and instant < b.ends_at for b in booked):
+        while pending < len(booked) and booked[pending].ends_at <= instant:
+            pending += 1
+        if pending < len(booked) and booked[pending].starts_at < instant + SLOT:
             continue
-        free.append(at)
+        free.append(label)
     return free
 
 

@@ -17,6 +17,7 @@ from clinic.catalog import handlers as catalog_handlers
 from clinic.catalog.service import DEMO_PHOTOS
 from clinic.config import Settings
 from clinic.metrics import Metrics
+from clinic.reminders.worker import dispatcher_ctx
 from clinic.telegram import demo as demo_chat
 from clinic.telegram import webhook
 from clinic.telegram.lifecycle import telegram
@@ -78,7 +79,10 @@ def setup_cors(app: web.Application, origins: list[str]) -> None:
             cors.add(route)
 
 
-def create_app(settings: Settings, *, clock: keys.Clock = utc_now) -> web.Application:
+def create_app(
+    settings: Settings, *, clock: keys.Clock = utc_now, worker: bool = True
+) -> web.Application:
+    """The whole app; `worker=False` leaves the reminder dispatcher to `clinic worker`."""
     app = web.Application(middlewares=[observe, problems_middleware], client_max_size=MAX_BODY)
     app[keys.settings] = settings
     app[keys.metrics] = Metrics()
@@ -89,6 +93,8 @@ def create_app(settings: Settings, *, clock: keys.Clock = utc_now) -> web.Applic
         app[keys.init_data_token] = f"demo:{secrets.token_urlsafe(32)}"
     app.cleanup_ctx.append(database)
     app.cleanup_ctx.append(telegram)
+    if worker:
+        app.cleanup_ctx.append(dispatcher_ctx)  # needs the pool and the sender; stops first
 
     app.router.add_routes(health.routes)
     app.router.add_routes(openapi.routes)

@@ -1,0 +1,55 @@
+"""Reminder rows as the API shows them, and as the dispatcher claims and settles them."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Literal
+
+from pydantic import BaseModel
+
+Kind = Literal["confirmation", "24h", "6h", "30m"]
+Status = Literal["pending", "sending", "sent", "failed", "cancelled"]
+
+
+class Reminder(BaseModel):
+    """One planned message of a booking."""
+
+    kind: Kind
+    due_at: dt.datetime
+    status: Status
+
+
+class ClaimedNotification(BaseModel):
+    """A row a claim leased (status 'sending') or cancelled on the way (status 'cancelled'),
+    with the booking details its text needs."""
+
+    id: int
+    booking_id: int
+    chat_id: int
+    kind: Kind
+    status: Status
+    leased_until: dt.datetime | None
+    attempts: int
+    overdue: float
+    starts_at: dt.datetime
+    last_name: str
+    first_name: str
+    middle_name: str | None
+    specialization: str
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What became of one send: the row's next status, when to retry, and why."""
+
+    status: Literal["sent", "pending", "failed"]
+    delay: float = 0.0  # seconds until a 'pending' row is due again
+    refund: int = 0  # 1: the claim's attempt does not count (never sent, or 429)
+    error: str | None = None
+    blocked: bool = False  # 403: the user blocked the bot
+    rate_limited: bool = False  # 429: due again after Telegram's retry_after
+
+
+SENT = Outcome("sent")
+RELEASED = Outcome("pending", refund=1)

@@ -1,0 +1,116 @@
+"""Typed wrappers over sql/reminders.sql, and the LISTEN connection that wakes dispatchers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+
+import asyncpg
+
+from clinic.db import Executor
+from clinic.reminders.models import ClaimedNotification, Reminder
+from clinic.sql import q
+
+
+async def plan(
+    db: Executor, *, booking_id: int, chat_id: int, starts_at: datetime, channel: str
+) -> list[Reminder]:
+    rows = await db.fetch(q("reminders.plan"), booking_id, chat_id, starts_at, channel)
+    return [Reminder.model_validate(dict(row)) for row in rows]
+
+
+async def cancel_pending(db: Executor, *, booking_id: int) -> int:
+    count: int = await db.fetchval(q("reminders.cancel_pending"), booking_id)
+    return count
+
+
+async def booking_reminders(db: Executor, *, booking_id: int) -> list[Reminder]:
+    rows = await db.fetch(q("reminders.booking_reminders"), booking_id)
+    return [Reminder.model_validate(dict(row)) for row in rows]
+
+
+async def claim_due(
+    db: Executor,
+    *,
+    batch: int,
+    lease_seconds: float,
+    rate: float,
+    burst: float,
+    chat_interval_seconds: float,
+) -> list[ClaimedNotification]:
+    rows = await db.fetch(
+        q("reminders.claim_due"), batch, lease_seconds, rate, burst, chat_interval_seconds
+    )
+    return [ClaimedNotification.model_validate(dict(row)) for row in rows]
+
+
+async def settle(
+    db: Executor,
+    *,
+    ids: Sequence[int],
+    leases: Sequence[datetime | None],
+    statuses: Sequence[str],
+    delays: Sequence[float],
+    refunds: Sequence[int],
+    errors: Sequence[str | None],
+    chat_interval_seconds: float,
+) -> set[int]:
+    rows = await db.fetch(
+        q("reminders.settle"),
+        ids,
+        leases,
+        statuses,
+        delays,
+        refunds,
+        errors,
+        chat_interval_seconds,
+    )
+    return {row["id"] for row in rows}
+
+
+async def block_users(db: Executor, *, chat_ids: Sequence[int]) -> None:
+    await db.execute(q("reminders.block_users"), chat_ids)
+
+
+async def cancel_chats_pending(db: Executor, *, chat_ids: Sequence[int], error: str) -> int:
+    count: int = await db.fetchval(q("reminders.cancel_chats_pending"), chat_ids, error)
+    return count
+
+
+async def slow_down(db: Executor, *, retry_after: float, rate: float, burst: float) -> None:
+    await db.execute(q("reminders.slow_down"), retry_after, rate, burst)
+
+
+async def next_due(db: Executor) -> float | None:
+    seconds: float | None = await db.fetchval(q("reminders.next_due"))
+    return seconds
+
+
+async def purge_done(db: Executor, *, retention_seconds: float, max_rows: int) -> int:
+    count: int = await db.fetchval(q("reminders.purge_done"), retention_seconds, max_rows)
+    return count
+
+
+async def purge_chat_pace(db: Executor) -> None:
+    await db.execute(q("reminders.purge_chat_pace"))
+
+
+async def listen(
+    dsn: str, *, channel: str, on_notify: Callable[[], None], on_lost: Callable[[], None]
+) -> asyncpg.Connection:
+    """A connection of its own (not the pool's) LISTENing on `channel`.
+
+    `on_notify` runs on every notification, `on_lost` once when the connection drops.
+    """
+    conn = await asyncpg.connect(dsn, timeout=10)
+    try:
+        conn.add_termination_listener(lambda _conn: on_lost())
+        await conn.add_listener(channel, lambda *_args: on_notify())
+    except BaseException:
+        await conn.close()
+        raise
+    return conn
+
+
+async def listener_alive(conn: asyncpg.Connection) -> None:
+    await conn.fetchval(q("reminders.listener_alive"))
