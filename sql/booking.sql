@@ -21,10 +21,20 @@ WHERE d.id = $1::int;
 -- name: insert_booking
 -- Books a slot; raises on bookings_doctor_no_overlap (the slot is taken) or
 -- bookings_patient_no_overlap (the patient is booked elsewhere at that time).
+-- Contenders for one doctor's slot, and one patient's concurrent bookings, queue on
+-- transaction-scoped advisory locks (doctor's slot first, then patient, so no cycle)
+-- before inserting: the exclusion check alone lets two inserters deadlock, while
+-- queued, each later one finds the committed row and fails at once.
 -- $1 doctor_id int, $2 user_id bigint, $3 starts_at timestamptz, $4 ends_at timestamptz
-WITH b AS (
+WITH queued AS (
+    SELECT pg_advisory_xact_lock(hashtextextended(
+               'booking:doctor:' || $1::int || ':' || extract(epoch FROM $3::timestamptz), 0)),
+           pg_advisory_xact_lock(hashtextextended('booking:patient:' || $2::bigint, 0))
+),
+b AS (
     INSERT INTO bookings (doctor_id, user_id, starts_at, ends_at)
-    VALUES ($1::int, $2::bigint, $3::timestamptz, $4::timestamptz)
+    SELECT $1::int, $2::bigint, $3::timestamptz, $4::timestamptz
+    FROM queued
     RETURNING id, user_id, doctor_id, status, starts_at, ends_at, created_at, cancelled_at
 )
 SELECT b.id, b.user_id, b.doctor_id, b.status, b.starts_at, b.ends_at, b.created_at,

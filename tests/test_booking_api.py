@@ -427,3 +427,45 @@ async def test_a_wall_time_skipped_by_dst_cannot_be_booked(
     assert (await skipped.json())["errors"][0]["field"] == "time"
     kept = await book(client, 1001, doctor, "2026-04-24", "01:00", clock)
     assert (await kept.json())["starts_at"] == "2026-04-23T22:00:00Z"
+
+
+async def test_contenders_racing_over_many_slots_get_one_booking_each(
+    dsn: str, conn: asyncpg.Connection, clock: Clock
+) -> None:
+    """Many slots raced at once straight through the service: each slot is booked once
+    and every other contender gets SlotTaken, never another error. (Inserters racing on
+    an exclusion constraint can also deadlock in PostgreSQL under load; bench/booking.py
+    drives that over HTTP, and the insert queues on advisory locks to rule it out.)"""
+    from clinic import db
+    from clinic.booking import service
+    from clinic.booking.models import BookingRequest
+    from clinic.errors import SlotTaken
+    from clinic.users import service as users
+
+    doctor = await doctor_id(conn)
+    pool = await db.create_pool(dsn, min_size=20, max_size=20)
+    try:
+        contenders = range(7000, 7030)
+        for n in contenders:
+            await users.register(pool, user(n))
+        slots = [f"{h:02d}:{m:02d}" for h in range(8, 20) for m in (0, 30)]
+
+        async def attempt(n: int, at: str) -> str:
+            request = BookingRequest.model_validate(
+                {"doctor_id": doctor, "date": THURSDAY, "time": at}
+            )
+            try:
+                await service.create_booking(
+                    pool, user_id=n, request=request, tz=clock_tz, now=clock()
+                )
+            except SlotTaken:
+                return "taken"
+            return "booked"
+
+        clock_tz = make_settings(dsn).tz
+        outcomes = await asyncio.gather(*(attempt(n, at) for at in slots for n in contenders))
+    finally:
+        await pool.close()
+    assert outcomes.count("booked") == len(slots)
+    assert outcomes.count("taken") == len(slots) * (len(contenders) - 1)
+    assert await booking_count(conn) == len(slots)

@@ -14,7 +14,7 @@ from clinic.web.openapi import Query, operation
 routes = web.RouteTableDef()
 
 
-@routes.get(r"/api/doctors/{id:\d+}/slots")
+@routes.get(r"/api/doctors/{id:[0-9]+}/slots")
 @operation(
     summary="Free half-hour slots, Monday to Saturday of one week",
     tag="booking",
@@ -81,7 +81,7 @@ async def list_bookings(request: web.Request) -> web.Response:
     return json_response(bookings)
 
 
-@routes.get(r"/api/bookings/{id:\d+}")
+@routes.get(r"/api/bookings/{id:[0-9]+}")
 @operation(
     summary="One of the caller's bookings",
     tag="booking",
@@ -102,7 +102,7 @@ async def get_booking(request: web.Request) -> web.Response:
     return json_response(booking)
 
 
-@routes.post(r"/api/bookings/{id:\d+}/cancel")
+@routes.post(r"/api/bookings/{id:[0-9]+}/cancel")
 @operation(
     summary="Cancel one of the caller's bookings",
     tag="booking",

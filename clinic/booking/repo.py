@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
+
+import asyncpg
 
 from clinic.booking.models import BookingRow, DoctorWeek
 from clinic.db import Executor, constraint_errors
-from clinic.errors import PatientBusy, SlotTaken
+from clinic.errors import ClinicError, PatientBusy, SlotTaken
 from clinic.sql import q
 
-_BOOKING_CONSTRAINTS = {
+_BOOKING_CONSTRAINTS: dict[str, Callable[[], ClinicError]] = {
     "bookings_doctor_no_overlap": lambda: SlotTaken("Это время только что заняли, выберите другое"),
     "bookings_patient_no_overlap": lambda: PatientBusy("У вас уже есть запись на это время"),
 }
@@ -25,8 +28,14 @@ async def doctor_week(
 async def insert_booking(
     db: Executor, *, doctor_id: int, user_id: int, starts_at: datetime, ends_at: datetime
 ) -> BookingRow:
-    with constraint_errors(_BOOKING_CONSTRAINTS):
-        row = await db.fetchrow(q("booking.insert_booking"), doctor_id, user_id, starts_at, ends_at)
+    try:
+        with constraint_errors(_BOOKING_CONSTRAINTS):
+            row = await db.fetchrow(
+                q("booking.insert_booking"), doctor_id, user_id, starts_at, ends_at
+            )
+    except asyncpg.DeadlockDetectedError:
+        # Only bookings off the half-hour grid can still meet this way: a conflict all the same.
+        raise _BOOKING_CONSTRAINTS["bookings_doctor_no_overlap"]() from None
     return BookingRow.model_validate(dict(row))
 
 

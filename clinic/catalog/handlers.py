@@ -32,14 +32,14 @@ async def list_specializations(request: web.Request) -> web.Response:
     return json_response(found)
 
 
-@routes.get(r"/api/specializations/{id:\d+}")
+@routes.get(r"/api/specializations/{id:[0-9]+}")
 @operation(summary="One specialization", tag="catalog", response=Specialization, errors=(404,))
 async def get_specialization(request: web.Request) -> web.Response:
     pool = request.app[keys.pool]
     return json_response(await service.get_specialization(pool, specialization_id=path_id(request)))
 
 
-@routes.get(r"/api/specializations/{id:\d+}/doctors")
+@routes.get(r"/api/specializations/{id:[0-9]+}/doctors")
 @operation(
     summary="The doctors of a specialization",
     tag="catalog",
@@ -52,7 +52,7 @@ async def list_doctors(request: web.Request) -> web.Response:
     return json_response(await service.list_doctors(pool, specialization_id=path_id(request)))
 
 
-@routes.get(r"/api/doctors/{id:\d+}")
+@routes.get(r"/api/doctors/{id:[0-9]+}")
 @operation(summary="One doctor", tag="catalog", response=Doctor, errors=(404,))
 async def get_doctor(request: web.Request) -> web.Response:
     pool = request.app[keys.pool]

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import asyncpg
 
+from clinic import db
 from clinic.catalog import repo
 from clinic.catalog.models import Doctor, SeedCatalog, Specialization
 from clinic.errors import NotFound
@@ -46,7 +47,7 @@ def read_demo_catalog(path: Path = DEMO_CATALOG) -> SeedCatalog:
 
 async def seed(pool: asyncpg.Pool, catalog: SeedCatalog) -> tuple[int, int]:
     """Loads a catalog in one transaction, by slug: running it again changes nothing."""
-    async with pool.acquire() as conn, conn.transaction():
+    async with db.transaction(pool) as conn:
         ids: dict[str, int] = {}
         for spec in catalog.specializations:
             ids[spec.slug] = await repo.upsert_specialization(

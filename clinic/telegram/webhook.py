@@ -6,10 +6,12 @@ import hmac
 
 import orjson
 from aiohttp import web
+from pydantic import BaseModel
 
 from clinic.errors import MalformedBody, Unauthorized
 from clinic.telegram.intake import parse_update
 from clinic.web import keys
+from clinic.web.io import json_response
 from clinic.web.openapi import operation
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name
@@ -17,8 +19,13 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name
 routes = web.RouteTableDef()
 
 
+class WebhookAck(BaseModel):
+    ok: bool
+
+
 @routes.post("/telegram/webhook")
 @operation(
+    response=WebhookAck,
     summary="Telegram updates (X-Telegram-Bot-Api-Secret-Token required)",
     tag="telegram",
     errors=(400, 401, 413),
@@ -33,4 +40,4 @@ async def webhook(request: web.Request) -> web.Response:
     except orjson.JSONDecodeError:
         raise MalformedBody("The body is not valid JSON") from None
     await request.app[keys.intake].accept(parse_update(data))
-    return web.json_response({"ok": True})
+    return json_response(WebhookAck(ok=True))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class TelegramUser(BaseModel):
@@ -14,6 +14,12 @@ class TelegramUser(BaseModel):
     username: str | None = Field(default=None, max_length=64)
     language_code: str | None = Field(default=None, max_length=35)
     is_premium: bool = False
+
+    @field_validator("first_name", "last_name", "username", "language_code")
+    @classmethod
+    def _no_nul(cls, value: str | None) -> str | None:
+        # PostgreSQL text cannot hold NUL; a name with one is stored without it.
+        return value.replace("\x00", "") if value else value
 
 
 class Me(BaseModel):

@@ -6,6 +6,7 @@ from collections import OrderedDict
 
 import asyncpg
 
+from clinic import db
 from clinic.users import repo
 from clinic.users.models import TelegramUser
 
@@ -38,7 +39,7 @@ async def register(pool: asyncpg.Pool, user: TelegramUser) -> None:
 
 async def register_from_chat(pool: asyncpg.Pool, user: TelegramUser) -> None:
     """A user who wrote to the bot: registered, and no longer counted as blocking it."""
-    async with pool.acquire() as conn, conn.transaction():
+    async with db.transaction(pool) as conn:
         await repo.upsert_user(conn, user=user)
         await repo.set_blocked(conn, telegram_id=user.id, blocked=False)
 

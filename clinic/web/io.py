@@ -44,10 +44,10 @@ async def read_model(request: web.Request, model: type[M]) -> M:
 
 def path_id(request: web.Request, name: str = "id", *, limit: int = INT4_MAX) -> int:
     """A numeric id from the path; one too large to exist is simply not found."""
-    value = int(request.match_info[name])
-    if value > limit:
-        raise NotFound(f"{name} {value} не найден")
-    return value
+    raw = request.match_info[name]
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > len(str(limit)) or int(raw) > limit:
+        raise NotFound(f"{name} {raw[:20]} не найден")
+    return int(raw)
 
 
 def query_text(request: web.Request, name: str, *, max_length: int = 100) -> str | None:

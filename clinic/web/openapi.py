@@ -27,7 +27,7 @@ ERROR_TEXT = {
     409: "Conflict",
     413: "Body too large",
     422: "Invalid input",
-    503: "Database unavailable",
+    503: "Unavailable: the database does not answer (or the page is not built)",
 }
 
 
@@ -114,6 +114,8 @@ def _operation(op: Operation, path: str) -> dict[str, Any]:
         doc["requestBody"] = {"required": True, "content": _json(_ref(op.body))}
     if op.response is not None:
         content = _json(_ref(op.response, op.many))
+    elif op.content_type == "application/json":
+        content = _json({"type": "object"})
     else:
         content = {op.content_type: {"schema": {"type": "string"}}}
     responses: dict[str, Any] = {str(op.status): {"description": "OK", "content": content}}

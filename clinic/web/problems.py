@@ -25,6 +25,8 @@ DATABASE_DOWN = (
     asyncpg.CannotConnectNowError,
     asyncpg.TooManyConnectionsError,
     asyncpg.AdminShutdownError,
+    # A pooled connection that PostgreSQL terminated, used before asyncpg noticed.
+    asyncpg.InternalClientError,
 )
 
 
@@ -83,6 +85,8 @@ async def problems_middleware(request: web.Request, handler: Handler) -> web.Str
         if exc.status < 400:
             raise
         return _http_problem(exc)
+    except ConnectionResetError:
+        raise  # the client went away: nothing to answer, and not the database's fault
     except DATABASE_DOWN:
         log.warning("database unavailable", extra={"path": request.path}, exc_info=True)
         return problem(

@@ -6,7 +6,15 @@ from pathlib import Path
 
 from aiohttp import web
 
+from clinic.errors import ClinicError
 from clinic.web.openapi import operation
+
+
+class NotBuilt(ClinicError):
+    status = 503
+    code = "not_built"
+    title = "Not built"
+
 
 IMMUTABLE = "public, max-age=31536000, immutable"
 NOT_BUILT = """<!doctype html><html lang="ru"><meta charset="utf-8"><title>Клиника</title>
@@ -29,11 +37,14 @@ def add_api_docs(app: web.Application, dist: Path) -> None:
     page = dist.resolve() / "docs.html"
 
     @operation(
-        summary="The API reference, to read in a browser", tag="docs", content_type="text/html"
+        summary="The API reference, to read in a browser",
+        tag="docs",
+        content_type="text/html",
+        errors=(503,),
     )
     async def api_docs(request: web.Request) -> web.StreamResponse:
         if not page.is_file():
-            return web.Response(text=NOT_BUILT, content_type="text/html", status=503)
+            raise NotBuilt("The API reference is not built: run `make miniapp`")
         return web.FileResponse(page, headers={"Cache-Control": "no-cache"})
 
     app.router.add_get("/api/docs", api_docs)
