@@ -36,6 +36,7 @@ async def week_slots(request: web.Request) -> web.Response:
         week_of=query_date(request, "week_of"),
         tz=app[keys.settings].tz,
         now=app[keys.clock](),
+        cache=app[keys.week_cache],
     )
     return json_response(week)
 
@@ -60,6 +61,7 @@ async def create_booking(request: web.Request) -> web.Response:
         request=body,
         tz=app[keys.settings].tz,
         now=app[keys.clock](),
+        cache=app[keys.week_cache],
     )
     return json_response(booking, status=201)
 
@@ -119,5 +121,6 @@ async def cancel_booking(request: web.Request) -> web.Response:
         booking_id=path_id(request, limit=INT8_MAX),
         tz=app[keys.settings].tz,
         now=app[keys.clock](),
+        cache=app[keys.week_cache],
     )
     return json_response(booking)

@@ -9,6 +9,7 @@ import asyncpg
 
 from clinic import db
 from clinic.booking import repo
+from clinic.booking.cache import WeekCache, key_of
 from clinic.booking.models import (
     BookedDoctor,
     Booking,
@@ -66,13 +67,22 @@ def to_booking(
 
 
 async def week_slots(
-    pool: asyncpg.Pool, *, doctor_id: int, week_of: date | None, tz: ZoneInfo, now: datetime
+    pool: asyncpg.Pool,
+    *,
+    doctor_id: int,
+    week_of: date | None,
+    tz: ZoneInfo,
+    now: datetime,
+    cache: WeekCache | None = None,
 ) -> WeekSlots:
     """Monday to Saturday of the week holding `week_of` (default: today), with free slots."""
     today = now.astimezone(tz).date()
     if week_of is not None and abs(week_of - today) > WEEK_OF_RANGE:
         raise Unprocessable("week_of must lie within a year of today", field="week_of")
     monday = week_start(week_of or today)
+    key = key_of(doctor_id, monday, now, tz)
+    if cache is not None and (cached := cache.get(key)) is not None:
+        return cached
     days = [monday + timedelta(days=offset) for offset in range(len(WORKDAYS))]
     starts, ends = day_bounds(days[0], days[-1], tz)
     week = await repo.doctor_week(pool, doctor_id=doctor_id, starts=starts, ends=ends)
@@ -92,17 +102,26 @@ async def week_slots(
             )
         )
     following = monday + timedelta(days=7)
-    return WeekSlots(
+    computed = WeekSlots(
         doctor_id=doctor_id,
         week_start=monday,
         prev_week=monday - timedelta(days=7) if monday > week_start(today) else None,
         next_week=following if following <= horizon else None,
         days=out,
     )
+    if cache is not None:
+        cache.put(key, computed)
+    return computed
 
 
 async def create_booking(
-    pool: asyncpg.Pool, *, user_id: int, request: BookingRequest, tz: ZoneInfo, now: datetime
+    pool: asyncpg.Pool,
+    *,
+    user_id: int,
+    request: BookingRequest,
+    tz: ZoneInfo,
+    now: datetime,
+    cache: WeekCache | None = None,
 ) -> Booking:
     day, at = request.date, request.time
     today = now.astimezone(tz).date()
@@ -140,6 +159,8 @@ async def create_booking(
         planned = await reminders.plan(
             conn, booking_id=row.id, chat_id=user_id, starts_at=row.starts_at
         )
+    if cache is not None:
+        cache.forget(row.doctor_id)
     return to_booking(row, tz=tz, now=now, planned=planned)
 
 
@@ -162,7 +183,13 @@ async def get_booking(
 
 
 async def cancel_booking(
-    pool: asyncpg.Pool, *, user_id: int, booking_id: int, tz: ZoneInfo, now: datetime
+    pool: asyncpg.Pool,
+    *,
+    user_id: int,
+    booking_id: int,
+    tz: ZoneInfo,
+    now: datetime,
+    cache: WeekCache | None = None,
 ) -> Booking:
     """Cancels the user's own upcoming booking and its pending reminders, together;
     cancelling a cancelled one is a no-op."""
@@ -177,4 +204,6 @@ async def cancel_booking(
         else:
             await reminders.cancel_pending(conn, booking_id=row.id)
         planned = await reminders.booking_reminders(conn, booking_id=row.id)
+    if cache is not None:
+        cache.forget(row.doctor_id)
     return to_booking(row, tz=tz, now=now, planned=planned)

@@ -69,7 +69,12 @@ async def ask_cancel(ctx: BotContext, query: CallbackQuery, booking_id: int) -> 
 async def confirm_cancel(ctx: BotContext, query: CallbackQuery, booking_id: int) -> str | None:
     try:
         b = await booking.cancel_booking(
-            ctx.pool, user_id=query.sender.id, booking_id=booking_id, tz=ctx.tz, now=ctx.clock()
+            ctx.pool,
+            user_id=query.sender.id,
+            booking_id=booking_id,
+            tz=ctx.tz,
+            now=ctx.clock(),
+            cache=ctx.week_cache,
         )
     except NotFound:
         return texts.NOT_FOUND

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 
+from clinic.booking.cache import WeekCache
 from clinic.config import Settings
 from clinic.metrics import Metrics
 from clinic.telegram.outbox import Sender
@@ -21,6 +22,7 @@ class BotContext:
     settings: Settings
     clock: Callable[[], datetime]
     metrics: Metrics
+    week_cache: WeekCache
 
     @property
     def tz(self) -> ZoneInfo:

@@ -91,7 +91,14 @@ async def telegram(app: web.Application) -> AsyncIterator[None]:
         app[keys.outbox] = outbox
         app[keys.sender] = outbox
         app[keys.intake] = intake = Intake(
-            BotContext(app[keys.pool], outbox, settings, app[keys.clock], app[keys.metrics])
+            BotContext(
+                app[keys.pool],
+                outbox,
+                settings,
+                app[keys.clock],
+                app[keys.metrics],
+                app[keys.week_cache],
+            )
         )
         yield
         await intake.drain(DRAIN_TIMEOUT)
@@ -101,7 +108,14 @@ async def telegram(app: web.Application) -> AsyncIterator[None]:
         api = BotApi(session, settings.bot_token.get_secret_value(), settings.telegram_api_url)
         app[keys.sender] = api
         app[keys.intake] = intake = Intake(
-            BotContext(app[keys.pool], api, settings, app[keys.clock], app[keys.metrics])
+            BotContext(
+                app[keys.pool],
+                api,
+                settings,
+                app[keys.clock],
+                app[keys.metrics],
+                app[keys.week_cache],
+            )
         )
         tasks = [
             asyncio.create_task(announce_start(api, settings)),

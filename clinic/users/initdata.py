@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import time
+from functools import lru_cache
 from urllib.parse import parse_qsl, urlencode
 
 import orjson
@@ -21,7 +22,9 @@ MAX_LENGTH = 8192
 CLOCK_SKEW = 60  # seconds an auth_date may lie in the future
 
 
+@lru_cache(maxsize=4)
 def _secret(bot_token: str) -> bytes:
+    """Depends on the token only: computed once per token, not per request."""
     return hmac.new(b"WebAppData", bot_token.encode(), hashlib.sha256).digest()
 
 

@@ -13,6 +13,7 @@ from aiohttp import web
 
 from clinic import db
 from clinic.booking import handlers as booking_handlers
+from clinic.booking.cache import WeekCache
 from clinic.catalog import handlers as catalog_handlers
 from clinic.catalog.service import DEMO_PHOTOS
 from clinic.config import Settings
@@ -86,6 +87,7 @@ def create_app(
     app = web.Application(middlewares=[observe, problems_middleware], client_max_size=MAX_BODY)
     app[keys.settings] = settings
     app[keys.metrics] = Metrics()
+    app[keys.week_cache] = WeekCache()
     app[keys.clock] = clock
     if settings.bot_token is not None:
         app[keys.init_data_token] = settings.bot_token.get_secret_value()

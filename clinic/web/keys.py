@@ -9,6 +9,7 @@ from typing import Any
 import asyncpg
 from aiohttp import web
 
+from clinic.booking.cache import WeekCache
 from clinic.config import Settings
 from clinic.metrics import Metrics
 from clinic.telegram.intake import Intake
@@ -32,3 +33,5 @@ intake = web.AppKey("intake", Intake)
 outbox = web.AppKey("outbox", DemoOutbox)
 # The OpenAPI document, built once the routes are known.
 openapi: web.AppKey[dict[str, Any]] = web.AppKey("openapi")
+# Weeks of free slots computed in the last second (see clinic.booking.cache).
+week_cache = web.AppKey("week_cache", WeekCache)

@@ -1,0 +1,96 @@
+"""The one-second cache of computed weeks: bounded staleness, dropped on this process's writes."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import asyncpg
+
+from clinic import db
+from clinic.booking import service
+from clinic.booking.cache import WeekCache, key_of
+from clinic.booking.models import BookingRequest, WeekSlots
+from clinic.users import service as users
+from tests.conftest import Clock, make_settings, user
+
+MONDAY = date(2026, 11, 30)
+
+
+class Timer:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def week(doctor_id: int) -> WeekSlots:
+    return WeekSlots(
+        doctor_id=doctor_id, week_start=MONDAY, prev_week=None, next_week=None, days=[]
+    )
+
+
+def test_entries_expire_and_are_forgotten_per_doctor() -> None:
+    timer = Timer()
+    cache = WeekCache(ttl=1.0, capacity=3, timer=timer)
+    tz = make_settings("postgresql://x/y").tz
+    now = datetime(2026, 12, 2, 7, 17, tzinfo=UTC)
+    one, two = key_of(1, MONDAY, now, tz), key_of(2, MONDAY, now, tz)
+    cache.put(one, week(1))
+    cache.put(two, week(2))
+    assert cache.get(one) == week(1)
+    cache.forget(1)
+    assert cache.get(one) is None and cache.get(two) == week(2)
+    timer.now += 1.0
+    assert cache.get(two) is None
+    for doctor in range(10):
+        cache.put(key_of(doctor, MONDAY, now, tz), week(doctor))
+    assert cache.get(key_of(6, MONDAY, now, tz)) is None  # only the newest 3 are kept
+    assert cache.get(key_of(9, MONDAY, now, tz)) == week(9)
+
+
+def test_the_half_hour_of_now_is_part_of_the_key() -> None:
+    tz = make_settings("postgresql://x/y").tz
+    before = key_of(1, MONDAY, datetime(2026, 12, 2, 7, 29, tzinfo=UTC), tz)  # 10:29 Moscow
+    after = key_of(1, MONDAY, datetime(2026, 12, 2, 7, 30, tzinfo=UTC), tz)  # 10:30 Moscow
+    assert before != after
+
+
+async def test_anothers_booking_shows_within_the_ttl_and_ours_at_once(
+    dsn: str, conn: asyncpg.Connection, clock: Clock
+) -> None:
+    timer = Timer()
+    cache = WeekCache(ttl=1.0, timer=timer)
+    tz = make_settings(dsn).tz
+    doctor = await conn.fetchval("SELECT id FROM doctors WHERE slug = 'volkov-igor'")
+    pool = await db.create_pool(dsn, min_size=1, max_size=2)
+    try:
+
+        async def thursday() -> list[str]:
+            found = await service.week_slots(
+                pool, doctor_id=doctor, week_of=None, tz=tz, now=clock(), cache=cache
+            )
+            return found.days[3].slots
+
+        assert "09:00" in await thursday()
+        # Another replica books 09:00: this process may show it free for up to the ttl.
+        await conn.execute("INSERT INTO users (telegram_id, first_name) VALUES (5, 'x')")
+        await conn.execute(
+            "INSERT INTO bookings (doctor_id, user_id, starts_at, ends_at) VALUES"
+            " ($1, 5, '2026-12-03 06:00+00', '2026-12-03 06:30+00')",
+            doctor,
+        )
+        assert "09:00" in await thursday()
+        timer.now += 1.0
+        assert "09:00" not in await thursday()
+        # This process books 10:00: gone at once.
+        await users.register(pool, user(6))
+        request = BookingRequest.model_validate(
+            {"doctor_id": doctor, "date": "2026-12-03", "time": "10:00"}
+        )
+        await service.create_booking(
+            pool, user_id=6, request=request, tz=tz, now=clock(), cache=cache
+        )
+        assert "10:00" not in await thursday()
+    finally:
+        await pool.close()
