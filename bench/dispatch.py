@@ -171,17 +171,19 @@ class Workers:
             peaks.append(round(kilobytes / 1024, 1))
         return peaks
 
-    def stop(self) -> list[str]:
+    def stop(self) -> list[dict[str, float]]:
+        """Stops the workers; each logs its counters as its last JSON line."""
         for process in self.processes:
             process.send_signal(signal.SIGTERM)
         for process in self.processes:
             process.wait(timeout=30)
-        return [
-            line.split("dispatcher stopped: ", 1)[1]
+        entries = [
+            json.loads(line)
             for log in self.logs
             for line in log.read_text().splitlines()
-            if "dispatcher stopped: " in line
+            if line.startswith("{")
         ]
+        return [e["counters"] for e in entries if e.get("message") == "dispatcher stopped"]
 
 
 def kind_of(text: str) -> str:
@@ -235,7 +237,7 @@ async def one_run(dsn: str, api_url: str, *, workers: int, rows: int, logs: Path
         "missing": rows - len(received),
         "statuses": statuses,
         "worker_peak_rss_mb": rss,
-        "worker_metrics": [json.loads(m) for m in metrics],
+        "worker_metrics": metrics,
     }
 
 
