@@ -555,6 +555,7 @@ async def _serve_fake_bot_api(token: str, host: str, port: int) -> None:
     from aiohttp import web
 
     from tests.fakes.bot_api import FakeBotApi as Fake
+    from tests.fakes.bot_api import serve_until_signalled
 
     fake = Fake(token)
     seen: dict[str, Any] = {"calls": None, "scanned": 0, "answers": 0, "last": None}
@@ -593,16 +594,7 @@ async def _serve_fake_bot_api(token: str, host: str, port: int) -> None:
     # More specific than the fake's catch-all, so aiohttp's router picks these.
     fake.app.router.add_get("/_bench/progress", progress)
     fake.app.router.add_get("/_bench/answers", answers)
-    await fake.start(host, port)
-    print(fake.url, flush=True)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
-    try:
-        await stop.wait()
-    finally:
-        await fake.close()
+    await serve_until_signalled(fake, host, port)
 
 
 def main(argv: list[str] | None = None) -> None:

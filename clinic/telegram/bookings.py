@@ -52,12 +52,19 @@ async def list_all(ctx: BotContext, query: CallbackQuery) -> str | None:
     return None
 
 
-async def ask_cancel(ctx: BotContext, query: CallbackQuery, booking_id: int) -> str | None:
+async def own_booking(ctx: BotContext, query: CallbackQuery, booking_id: int) -> Booking | None:
+    """The sender's booking with that id; None when it is someone else's or absent."""
     try:
-        b = await booking.get_booking(
+        return await booking.get_booking(
             ctx.pool, user_id=query.sender.id, booking_id=booking_id, tz=ctx.tz, now=ctx.clock()
         )
     except NotFound:
+        return None
+
+
+async def ask_cancel(ctx: BotContext, query: CallbackQuery, booking_id: int) -> str | None:
+    b = await own_booking(ctx, query, booking_id)
+    if b is None:
         return texts.NOT_FOUND
     if not b.upcoming:
         return texts.NOT_FOUND if b.status == "cancelled" else texts.ALREADY_STARTED
@@ -88,11 +95,8 @@ async def confirm_cancel(ctx: BotContext, query: CallbackQuery, booking_id: int)
 
 
 async def keep(ctx: BotContext, query: CallbackQuery, booking_id: int) -> str | None:
-    try:
-        b = await booking.get_booking(
-            ctx.pool, user_id=query.sender.id, booking_id=booking_id, tz=ctx.tz, now=ctx.clock()
-        )
-    except NotFound:
+    b = await own_booking(ctx, query, booking_id)
+    if b is None:
         return texts.NOT_FOUND
     await reply(ctx, query, card(b), keyboards.booking_actions(b.id))
     return texts.KEPT

@@ -21,7 +21,7 @@ from clinic.telegram import repo, texts
 from clinic.telegram.botapi import BotApi, BotApiError
 from clinic.telegram.context import BotContext
 from clinic.telegram.intake import Intake
-from clinic.telegram.outbox import DemoOutbox
+from clinic.telegram.outbox import DemoOutbox, Sender
 from clinic.telegram.polling import ALLOWED_UPDATES, poll
 from clinic.web import keys
 
@@ -83,6 +83,18 @@ async def purge_updates_now_and_then(intake: Intake) -> None:
         await asyncio.sleep(PURGE_EVERY)
 
 
+def intake_for(app: web.Application, sender: Sender) -> Intake:
+    context = BotContext(
+        app[keys.pool],
+        sender,
+        app[keys.settings],
+        app[keys.clock],
+        app[keys.metrics],
+        app[keys.week_cache],
+    )
+    return Intake(context)
+
+
 async def telegram(app: web.Application) -> AsyncIterator[None]:
     """cleanup_ctx: after the pool. Sets keys.sender and keys.intake (keys.outbox in demo)."""
     settings = app[keys.settings]
@@ -90,16 +102,7 @@ async def telegram(app: web.Application) -> AsyncIterator[None]:
         outbox = DemoOutbox()
         app[keys.outbox] = outbox
         app[keys.sender] = outbox
-        app[keys.intake] = intake = Intake(
-            BotContext(
-                app[keys.pool],
-                outbox,
-                settings,
-                app[keys.clock],
-                app[keys.metrics],
-                app[keys.week_cache],
-            )
-        )
+        app[keys.intake] = intake = intake_for(app, outbox)
         yield
         await intake.drain(DRAIN_TIMEOUT)
         return
@@ -107,16 +110,7 @@ async def telegram(app: web.Application) -> AsyncIterator[None]:
     async with aiohttp.ClientSession() as session:
         api = BotApi(session, settings.bot_token.get_secret_value(), settings.telegram_api_url)
         app[keys.sender] = api
-        app[keys.intake] = intake = Intake(
-            BotContext(
-                app[keys.pool],
-                api,
-                settings,
-                app[keys.clock],
-                app[keys.metrics],
-                app[keys.week_cache],
-            )
-        )
+        app[keys.intake] = intake = intake_for(app, api)
         tasks = [
             asyncio.create_task(announce_start(api, settings)),
             asyncio.create_task(purge_updates_now_and_then(intake)),

@@ -695,11 +695,9 @@ def _error_response(fault: _Fault) -> web.Response:
     )
 
 
-async def _serve(args: argparse.Namespace) -> None:
-    fake = FakeBotApi(args.token)
-    if args.rate_429 or args.rate_5xx:
-        fake.random_faults(args.rate_429, args.rate_5xx, args.seed, retry_after=args.retry_after)
-    await fake.start(args.host, args.port)
+async def serve_until_signalled(fake: FakeBotApi, host: str, port: int) -> None:
+    """Serves `fake` as a process of its own: prints its URL, stops on SIGTERM or SIGINT."""
+    await fake.start(host, port)
     print(fake.url, flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -709,6 +707,13 @@ async def _serve(args: argparse.Namespace) -> None:
         await stop.wait()
     finally:
         await fake.close()
+
+
+async def _serve(args: argparse.Namespace) -> None:
+    fake = FakeBotApi(args.token)
+    if args.rate_429 or args.rate_5xx:
+        fake.random_faults(args.rate_429, args.rate_5xx, args.seed, retry_after=args.retry_after)
+    await serve_until_signalled(fake, args.host, args.port)
 
 
 def main(argv: list[str] | None = None) -> None:
