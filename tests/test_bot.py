@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
@@ -395,3 +396,41 @@ async def test_long_polling_processes_in_order_and_survives_a_5xx(
     assert fake.calls_to("deleteWebhook") and not fake.calls_to("setWebhook")
     assert next(c.status for c in fake.calls_to("getUpdates")) == 502
     await client.close()
+
+
+async def test_a_repeat_while_another_replica_holds_it_is_503_and_not_handled(
+    bot: Bot, conn: asyncpg.Connection
+) -> None:
+    update = message_update("/start")
+    await conn.execute(
+        "INSERT INTO processed_updates (update_id, payload, leased_until)"
+        " VALUES ($1, $2::jsonb, now() + interval '1 minute')",
+        update["update_id"],
+        json.dumps(update),
+    )
+    assert await bot.post(update) == 503
+    assert bot.texts_to() == []
+
+
+async def test_an_update_a_dead_replica_left_unfinished_is_taken_over(
+    bot: Bot, conn: asyncpg.Connection
+) -> None:
+    # Acknowledged by a replica that died before handling it: its lease has lapsed.
+    orphan = message_update("/start")
+    await conn.execute(
+        "INSERT INTO processed_updates (update_id, payload, leased_until)"
+        " VALUES ($1, $2::jsonb, now() - interval '1 second')",
+        orphan["update_id"],
+        json.dumps(orphan),
+    )
+    assert await bot.app[keys.intake].sweep() == 1
+    await bot.app[keys.intake].drain(5)
+    assert len(bot.texts_to()) == 1
+    assert await conn.fetchval(
+        "SELECT done_at IS NOT NULL FROM processed_updates WHERE update_id = $1",
+        orphan["update_id"],
+    )
+    # Finished now: a late repeat from Telegram is acknowledged and skipped.
+    assert await bot.post(orphan) == 200
+    assert await bot.app[keys.intake].sweep() == 0
+    assert len(bot.texts_to()) == 1

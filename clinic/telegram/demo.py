@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import orjson
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -120,4 +121,4 @@ async def press(request: web.Request) -> web.Response:
 
 
 async def _feed(request: web.Request, update: dict[str, Any]) -> None:
-    await request.app[keys.intake].accept(parse_update(update))
+    await request.app[keys.intake].accept(parse_update(update), orjson.dumps(update).decode())

@@ -1,16 +1,23 @@
-"""Taking updates exactly once, and processing them with one chat's updates in order.
+"""Taking each update at most once, losing none that was only queued; one chat's in order.
 
-An update id is claimed in PostgreSQL first (processed_updates), so a webhook retry,
-another replica or a restart never processes it twice. The webhook hands updates to
-background tasks and answers at once; long polling processes them inline, in order.
+An update is claimed in PostgreSQL first (processed_updates), with a lease, and marked
+started (committed) just before it is handled; so a webhook retry, another replica or a
+restart never handles it twice. A replica that dies after acknowledging an update but
+before starting it (it was queued there) leaves its lease to lapse: a repeat of the
+update, or the sweep every replica runs, takes it over from the stored copy. One that was
+being handled when its replica died is not repeated: at most once, by design. The
+webhook hands updates to background tasks and answers at once; long polling handles
+them inline, in order.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import timedelta
 from typing import Any
 
+import orjson
 from pydantic import ValidationError
 
 from clinic.errors import MalformedBody
@@ -35,6 +42,10 @@ def parse_update(data: Any) -> Update:
         return Update(update_id=update_id)
 
 
+LEASE = timedelta(seconds=60)
+SWEEP_BATCH = 100
+
+
 class Intake:
     def __init__(self, ctx: BotContext, *, max_in_flight: int = 256) -> None:
         self.ctx = ctx
@@ -42,13 +53,30 @@ class Intake:
         self._tasks: set[asyncio.Task[None]] = set()
         self._last_of_chat: dict[int, asyncio.Task[None]] = {}
 
-    async def claim(self, update: Update) -> bool:
-        return await repo.claim_update(self.ctx.pool, update_id=update.update_id)
+    async def claim(self, update: Update, payload: str) -> repo.Claim:
+        return await repo.claim_update(
+            self.ctx.pool, update_id=update.update_id, payload=payload, lease=LEASE
+        )
 
-    async def accept(self, update: Update) -> bool:
-        """Claims the update and schedules it after its chat's earlier ones; False: a repeat."""
-        if not await self.claim(update):
-            return False
+    async def accept(self, update: Update, payload: str) -> repo.Claim:
+        """Claims the update and schedules it after its chat's earlier ones.
+
+        "done": a repeat of a handled update; "busy": another replica holds it now.
+        """
+        claim = await self.claim(update, payload)
+        if claim == "taken":
+            await self._schedule(update)
+        return claim
+
+    async def sweep(self) -> int:
+        """Takes over updates whose taker died before finishing them; returns how many."""
+        lapsed = await repo.claim_lapsed_updates(self.ctx.pool, lease=LEASE, max_rows=SWEEP_BATCH)
+        for update_id, payload in lapsed:
+            log.warning("update %d was left unfinished; handling it here", update_id)
+            await self._schedule(parse_update(orjson.loads(payload)))
+        return len(lapsed)
+
+    async def _schedule(self, update: Update) -> None:
         await self._slots.acquire()
         chat = update.chat_id()
         before = self._last_of_chat.get(chat) if chat is not None else None
@@ -57,14 +85,13 @@ class Intake:
         if chat is not None:
             self._last_of_chat[chat] = task
         task.add_done_callback(lambda done: self._forget(done, chat))
-        return True
 
-    async def process(self, update: Update) -> bool:
-        """Claims and processes the update inline (long polling); False: a repeat."""
-        if not await self.claim(update):
-            return False
-        await self._handle(update)
-        return True
+    async def process(self, update: Update, payload: str) -> repo.Claim:
+        """Claims and handles the update inline (long polling)."""
+        claim = await self.claim(update, payload)
+        if claim == "taken":
+            await self._handle(update)
+        return claim
 
     async def _after(self, before: asyncio.Task[None] | None, update: Update) -> None:
         try:
@@ -75,12 +102,19 @@ class Intake:
             self._slots.release()
 
     async def _handle(self, update: Update) -> None:
+        if not await repo.start_update(self.ctx.pool, update_id=update.update_id):
+            return  # taken over and started by another replica
         try:
             await handle_update(self.ctx, update)
         except BotApiError as exc:
             log.warning("update %d: Bot API refused: %s", update.update_id, exc)
         except Exception:
             log.exception("update %d failed", update.update_id)
+        # Handled, or failed in a way a retry would repeat: either way, finished.
+        try:
+            await repo.finish_update(self.ctx.pool, update_id=update.update_id)
+        except Exception:
+            log.exception("update %d handled but not marked finished", update.update_id)
 
     def _forget(self, task: asyncio.Task[None], chat: int | None) -> None:
         self._tasks.discard(task)

@@ -10,8 +10,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from datetime import timedelta
+from typing import Any
 
 import aiohttp
 from aiohttp import web
@@ -29,6 +30,7 @@ log = logging.getLogger("clinic.telegram")
 
 UPDATE_RETENTION = timedelta(days=7)
 PURGE_EVERY = 3600.0
+SWEEP_EVERY = 15.0
 DRAIN_TIMEOUT = 10.0
 
 
@@ -83,6 +85,29 @@ async def purge_updates_now_and_then(intake: Intake) -> None:
         await asyncio.sleep(PURGE_EVERY)
 
 
+async def sweep_lapsed_updates(intake: Intake) -> None:
+    """Takes over, now and then, updates a dead replica acknowledged but never finished."""
+    while True:
+        await asyncio.sleep(SWEEP_EVERY)
+        try:
+            await intake.sweep()
+        except Exception:
+            log.exception("sweeping unfinished updates failed")
+
+
+@contextlib.asynccontextmanager
+async def background(*coroutines: Coroutine[Any, Any, None]) -> AsyncIterator[None]:
+    tasks = [asyncio.create_task(c) for c in coroutines]
+    try:
+        yield
+    finally:
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
 def intake_for(app: web.Application, sender: Sender) -> Intake:
     context = BotContext(
         app[keys.pool],
@@ -103,7 +128,8 @@ async def telegram(app: web.Application) -> AsyncIterator[None]:
         app[keys.outbox] = outbox
         app[keys.sender] = outbox
         app[keys.intake] = intake = intake_for(app, outbox)
-        yield
+        async with background(sweep_lapsed_updates(intake)):
+            yield
         await intake.drain(DRAIN_TIMEOUT)
         return
 
@@ -111,17 +137,14 @@ async def telegram(app: web.Application) -> AsyncIterator[None]:
         api = BotApi(session, settings.bot_token.get_secret_value(), settings.telegram_api_url)
         app[keys.sender] = api
         app[keys.intake] = intake = intake_for(app, api)
-        tasks = [
-            asyncio.create_task(announce_start(api, settings)),
-            asyncio.create_task(purge_updates_now_and_then(intake)),
+        work = [
+            announce_start(api, settings),
+            purge_updates_now_and_then(intake),
+            sweep_lapsed_updates(intake),
         ]
         if not settings.public_url:
-            tasks.append(asyncio.create_task(poll(api, intake)))
-        yield
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            work.append(poll(api, intake))
+        async with background(*work):
+            yield
         await intake.drain(DRAIN_TIMEOUT)
         await tell_admins(api, settings, texts.BOT_STOPPED)

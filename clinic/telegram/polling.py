@@ -6,6 +6,8 @@ import asyncio
 import logging
 import random
 
+import orjson
+
 from clinic.errors import MalformedBody
 from clinic.telegram.botapi import BotApi, BotApiError, RateLimited
 from clinic.telegram.intake import Intake, parse_update
@@ -43,7 +45,7 @@ async def poll(api: BotApi, intake: Intake, *, long_poll: int = 25) -> None:
                 log.warning("getUpdates returned an update without update_id")
                 continue
             try:
-                await intake.process(update)
+                await intake.process(update, orjson.dumps(raw).decode())
             except Exception:
                 # The database did not take the update: ask for it again, later.
                 log.exception("update %d not taken; will ask again", update.update_id)

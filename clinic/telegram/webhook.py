@@ -8,7 +8,7 @@ import orjson
 from aiohttp import web
 from pydantic import BaseModel
 
-from clinic.errors import MalformedBody, Unauthorized
+from clinic.errors import ClinicError, MalformedBody, Unauthorized
 from clinic.telegram.intake import parse_update
 from clinic.web import keys
 from clinic.web.io import json_response
@@ -23,21 +23,32 @@ class WebhookAck(BaseModel):
     ok: bool
 
 
+class UpdateBusy(ClinicError):
+    status = 503
+    code = "update_busy"
+    title = "Update being handled"
+
+
 @routes.post("/telegram/webhook")
 @operation(
     response=WebhookAck,
     summary="Telegram updates (X-Telegram-Bot-Api-Secret-Token required)",
     tag="telegram",
-    errors=(400, 401, 413),
+    errors=(400, 401, 413, 503),
 )
 async def webhook(request: web.Request) -> web.Response:
     expected = request.app[keys.settings].webhook_secret_value().encode()
     given = request.headers.get(SECRET_HEADER, "").encode()
     if not hmac.compare_digest(given, expected):
         raise Unauthorized("wrong or missing secret token")
+    raw = await request.read()
     try:
-        data = orjson.loads(await request.read())
+        data = orjson.loads(raw)
     except orjson.JSONDecodeError:
         raise MalformedBody("The body is not valid JSON") from None
-    await request.app[keys.intake].accept(parse_update(data))
+    update = parse_update(data)
+    if await request.app[keys.intake].accept(update, raw.decode()) == "busy":
+        # Another replica holds it right now; Telegram will send it again later, when it
+        # is either finished (then skipped) or abandoned (then taken over).
+        raise UpdateBusy(f"update {update.update_id} is being handled elsewhere")
     return json_response(WebhookAck(ok=True))
