@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import math
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -17,17 +18,21 @@ import sys
 import time
 import warnings
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import asynccontextmanager, contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
+import asyncpg
 import psycopg
 from psycopg import sql
 
 from clinic import db, migrate
 from clinic.catalog import service as catalog
+from clinic.reminders import service as reminders
+from clinic.telegram import texts
 from clinic.users import initdata
 from clinic.users.models import TelegramUser
 
@@ -260,3 +265,268 @@ def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     rank = min(len(ordered), max(1, math.ceil(fraction * len(ordered))))
     return ordered[rank - 1]
+
+
+# --- more processes: the fake Bot API, `clinic worker`, `clinic serve` with a worker ------
+#
+# `python -m tests.drills.support fake-bot-api --port P [--stall METHOD=SECONDS]
+#  [--rate-429 R --rate-5xx R --seed S]` serves tests/fakes/bot_api.py's FakeBotApi with
+# the drill's pages on top of its own /_fake/*:
+#   GET  /_drill/calls?method=M&since=N  every call (from index N), with its arrival time
+#        (time.monotonic(): CLOCK_MONOTONIC, one clock for every process of the host), the
+#        HTTP status answered (None while stalled), chat_id, text and callback_query_id;
+#   POST /_drill/faults {"rate_429": R, "rate_5xx": R, "seed": S}  (0, 0: no more faults).
+
+
+@dataclass
+class FakeProcess:
+    """A handle on the fake Bot API process."""
+
+    process: subprocess.Popen[bytes]
+    url: str
+    token: str
+    log_path: Path
+
+    async def calls(self, session: aiohttp.ClientSession, method: str = "") -> list[dict[str, Any]]:
+        async with session.get(f"{self.url}/_drill/calls", params={"method": method}) as answer:
+            assert answer.status == 200, await answer.text()
+            calls: list[dict[str, Any]] = await answer.json()
+            return calls
+
+    async def stats(self, session: aiohttp.ClientSession) -> dict[str, Any]:
+        async with session.get(f"{self.url}/_fake/stats") as answer:
+            assert answer.status == 200, await answer.text()
+            stats: dict[str, Any] = await answer.json()
+            return stats
+
+    async def set_faults(
+        self, session: aiohttp.ClientSession, rate_429: float, rate_5xx: float, seed: int = 0
+    ) -> None:
+        body = {"rate_429": rate_429, "rate_5xx": rate_5xx, "seed": seed}
+        async with session.post(f"{self.url}/_drill/faults", json=body) as answer:
+            assert answer.status == 200, await answer.text()
+
+    async def call(self, session: aiohttp.ClientSession, method: str, **params: Any) -> Any:
+        """Calls a Bot API method of the fake as the bot would (to set up messages)."""
+        async with session.post(f"{self.url}/bot{self.token}/{method}", json=params) as answer:
+            body = await answer.json()
+            assert body.get("ok"), body
+            return body["result"]
+
+
+@asynccontextmanager
+async def fake_bot_api_process(log_path: Path, *options: str) -> AsyncIterator[FakeProcess]:
+    """The fake Bot API in a process of its own on a free loopback port; SIGTERM after."""
+    port = free_port()
+    command = [
+        *(sys.executable, "-m", "tests.drills.support", "fake-bot-api"),
+        *("--port", str(port), "--token", BOT_TOKEN, *options),
+    ]
+    process = await asyncio.to_thread(spawn_logged, command, None, log_path)
+    fake = FakeProcess(process, f"http://127.0.0.1:{port}", BOT_TOKEN, log_path)
+    try:
+        deadline = time.monotonic() + SERVER_START_TIMEOUT
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2)) as session:
+            while True:
+                if process.poll() is not None:
+                    raise RuntimeError(f"the fake Bot API exited: {await read_log(log_path)}")
+                with suppress(aiohttp.ClientError, TimeoutError):
+                    await fake.stats(session)
+                    break
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"no fake Bot API: {await read_log(log_path)}")
+                await asyncio.sleep(0.1)
+        yield fake
+    finally:
+        await stop_process(process)
+
+
+def spawn_logged(
+    command: list[str], env: dict[str, str] | None, log_path: Path
+) -> subprocess.Popen[bytes]:
+    with log_path.open("wb") as log:
+        return subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+
+
+async def read_log(log_path: Path) -> str:
+    return await asyncio.to_thread(log_path.read_text, errors="replace")
+
+
+def clinic_env(
+    database_url: str, api_url: str, *, port: int = 0, rate_limit: float = 25
+) -> dict[str, str]:
+    """A `clinic serve` / `clinic worker` environment in bot mode against the fake."""
+    env = server_env(database_url, port)
+    env.update(
+        TELEGRAM_API_URL=api_url,
+        TELEGRAM_RATE_LIMIT=f"{rate_limit:g}",
+        CLINIC_TZ="Europe/Moscow",
+    )
+    return env
+
+
+@dataclass
+class ClinicProcess:
+    """A `clinic worker` or `clinic serve` process; base_url is set for `serve`."""
+
+    name: str
+    process: subprocess.Popen[bytes]
+    log_path: Path
+    base_url: str = ""
+
+    def log_tail(self, lines: int = 30) -> str:
+        return Server(self.process, self.base_url, self.log_path).log_tail(lines)
+
+    def kill(self) -> None:
+        """SIGKILL: no handler runs, no lease is given back, no transaction finishes."""
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(10)
+
+
+async def start_clinic(
+    name: str, args: list[str], env: dict[str, str], log_path: Path
+) -> ClinicProcess:
+    """`python -m clinic <args>`: serve is up when /healthz answers, a worker when its
+    dispatcher listens for new reminders."""
+    command = [sys.executable, "-m", "clinic", *args]
+    process = await asyncio.to_thread(spawn_logged, command, env, log_path)
+    started = ClinicProcess(name, process, log_path)
+    try:
+        if args[0] == "serve":
+            started.base_url = f"http://127.0.0.1:{env['PORT']}"
+            await wait_until_serving(Server(process, started.base_url, log_path))
+        else:
+            deadline = time.monotonic() + SERVER_START_TIMEOUT
+            while "listening for new reminders" not in await read_log(log_path):
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"{name} did not start:\n{started.log_tail()}")
+                await asyncio.sleep(0.1)
+    except BaseException:
+        await stop_process(process)
+        raise
+    return started
+
+
+# --- due notifications, and telling which one a sent message is -------------------------
+
+REMINDER_KINDS = ("confirmation", "24h", "6h", "30m")
+_NUMBER = re.compile(r"Запись № (\d+)")
+
+
+async def plan_due_notifications(
+    conn: asyncpg.Connection, chats: list[int], kinds: tuple[str, ...] = REMINDER_KINDS
+) -> dict[tuple[int, str], int]:
+    """A booking ten days ahead for each chat (its patient), spread over the doctors, and
+    its notifications of `kinds`, all due now; returns {(booking id, kind): notification
+    id}. One transaction, with a NOTIFY that wakes the dispatchers at its commit."""
+    async with conn.transaction():
+        await conn.execute(
+            "INSERT INTO users (telegram_id, first_name)"
+            " SELECT u, 'Пациент' FROM unnest($1::bigint[]) AS u ON CONFLICT DO NOTHING",
+            chats,
+        )
+        bookings = await conn.fetch(
+            """WITH d AS (SELECT id, row_number() OVER (ORDER BY id) - 1 AS k,
+                                 count(*) OVER () AS n FROM doctors)
+               INSERT INTO bookings (doctor_id, user_id, starts_at, ends_at)
+               SELECT d.id, c.chat, t.at, t.at + interval '30 minutes'
+               FROM unnest($1::bigint[]) WITH ORDINALITY AS c (chat, i)
+               JOIN d ON d.k = (c.i - 1) % d.n
+               CROSS JOIN LATERAL (SELECT date_trunc('hour', now()) + interval '10 days'
+                   + ((c.i - 1) / d.n) * interval '30 minutes' AS at) AS t
+               RETURNING id, user_id""",
+            chats,
+        )
+        rows = await conn.fetch(
+            """INSERT INTO notifications (booking_id, chat_id, kind, due_at)
+               SELECT b.booking, b.chat, k.kind, now()
+               FROM unnest($1::bigint[], $2::bigint[]) AS b (booking, chat)
+               CROSS JOIN unnest($3::text[]) AS k (kind)
+               RETURNING id, booking_id, kind""",
+            [b["id"] for b in bookings],
+            [b["user_id"] for b in bookings],
+            list(kinds),
+        )
+        await conn.execute("SELECT pg_notify($1, '')", reminders.CHANNEL)
+    return {(row["booking_id"], row["kind"]): row["id"] for row in rows}
+
+
+def notification_of(text: str | None, ids: dict[tuple[int, str], int]) -> int | None:
+    """The notification a reminder's text is about: its booking number and its kind."""
+    text = text or ""
+    markers = {texts.CONFIRMATION_HEADER: "confirmation"} | {
+        marker: kind for kind, marker in texts.REMINDER_WHEN.items()
+    }
+    number = _NUMBER.search(text)
+    kinds = [kind for marker, kind in markers.items() if marker in text]
+    if number is None or len(kinds) != 1:
+        return None
+    return ids.get((int(number[1]), kinds[0]))
+
+
+async def _serve_fake_bot_api(args: Any) -> None:
+    import orjson
+    from aiohttp import web
+
+    from tests.fakes.bot_api import FakeBotApi, serve_until_signalled
+
+    fake = FakeBotApi(args.token)
+    for spec in args.stall:
+        method, _, seconds = spec.partition("=")
+        fake.stall(method, float(seconds))
+    if args.rate_429 or args.rate_5xx:
+        fake.random_faults(args.rate_429, args.rate_5xx, args.seed)
+
+    async def calls(request: web.Request) -> web.Response:
+        method = request.query.get("method", "").lower()
+        since = int(request.query.get("since", "0"))
+        found = [
+            {
+                "index": index,
+                "method": call.method,
+                "status": call.status,
+                "at": call.monotonic,
+                "chat_id": call.params.get("chat_id"),
+                "text": call.params.get("text"),
+                "callback_query_id": call.params.get("callback_query_id"),
+            }
+            for index, call in enumerate(fake.calls[since:], start=since)
+            if not method or call.method.lower() == method
+        ]
+        return web.Response(body=orjson.dumps(found), content_type="application/json")
+
+    async def faults(request: web.Request) -> web.Response:
+        body = await request.json()
+        fake.random_faults(body["rate_429"], body["rate_5xx"], body.get("seed"))
+        return web.json_response({"ok": True})
+
+    # More specific than the fake's catch-all route, so the router picks these.
+    fake.app.router.add_get("/_drill/calls", calls)
+    fake.app.router.add_post("/_drill/faults", faults)
+    await serve_until_signalled(fake, "127.0.0.1", args.port)
+
+
+def main(argv: list[str] | None = None) -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m tests.drills.support")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("fake-bot-api", help="the fake Bot API with the /_drill pages")
+    serve.add_argument("--port", type=int, default=0)
+    serve.add_argument("--token", default=BOT_TOKEN)
+    serve.add_argument("--stall", action="append", default=[], metavar="METHOD=SECONDS")
+    serve.add_argument("--rate-429", type=float, default=0.0)
+    serve.add_argument("--rate-5xx", type=float, default=0.0)
+    serve.add_argument("--seed", type=int, default=None)
+    asyncio.run(_serve_fake_bot_api(parser.parse_args(argv)))
+
+
+if __name__ == "__main__":
+    main()
