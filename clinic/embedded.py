@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import warnings
 from collections.abc import Iterator
@@ -33,10 +34,9 @@ def embedded_postgres(data_dir: Path, database: str = DATABASE) -> Iterator[str]
     server = pgserver.get_server(pgdata, cleanup_mode="stop")  # type: ignore[attr-defined]
     with server:
         admin = server.get_uri()
-        with psycopg.connect(admin, autocommit=True) as conn:
-            exists = conn.execute(
-                "SELECT 1 FROM pg_database WHERE datname = %s", (database,)
-            ).fetchone()
-            if not exists:
-                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
+        with (
+            psycopg.connect(admin, autocommit=True) as conn,
+            contextlib.suppress(psycopg.errors.DuplicateDatabase),  # kept from an earlier run
+        ):
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
         yield server.get_uri(database)
