@@ -29,7 +29,7 @@ RESULTS = ROOT / "bench" / "results"
 RUNS = [
     ("booking", [sys.executable, "-m", "bench.booking"]),
     ("webhook", [sys.executable, "-m", "bench.webhook"]),
-    ("dispatch", [sys.executable, "bench/dispatch.py"]),
+    ("dispatch", [sys.executable, "-m", "bench.dispatch"]),
 ]
 
 

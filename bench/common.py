@@ -113,30 +113,20 @@ def drop_database(admin: str, name: str) -> None:
     )
 
 
-async def _seed(dsn: str) -> None:
-    from clinic import db
-    from clinic.catalog import service as catalog
-
-    pool = await db.create_pool(dsn, min_size=1, max_size=1)
-    try:
-        await catalog.seed(pool, catalog.read_demo_catalog())
-    finally:
-        await pool.close()
-
-
 @contextlib.contextmanager
 def bench_database(admin: str, name: str) -> Iterator[str]:
     """A new database, migrated and holding the demo catalog; dropped on the way out."""
     from psycopg import sql
 
     from clinic import migrate
+    from clinic.catalog.service import seed_demo_catalog
 
     drop_database(admin, name)
     _admin_execute(admin, sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     try:
         dsn = with_database(admin, name)
         migrate.apply(dsn)
-        asyncio.run(_seed(dsn))
+        asyncio.run(seed_demo_catalog(dsn))
         yield dsn
     finally:
         try:

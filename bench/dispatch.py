@@ -1,6 +1,6 @@
 """Reminder dispatch throughput, end to end, with one and with two worker processes.
 
-    .venv/bin/python bench/dispatch.py [--rows 20000] [--workers 1 2]
+    .venv/bin/python -m bench.dispatch [--rows 20000] [--workers 1 2]
 
 A database of its own on the server of TEST_DATABASE_URL or DATABASE_URL (an admin
 DSN), else an embedded PostgreSQL; the fake Bot API in a process of its own with no
@@ -30,14 +30,10 @@ from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
-import psycopg
-from psycopg import sql
 
-from clinic import db, migrate
-from clinic.catalog import service as catalog
+from bench.common import admin_dsn, bench_database
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "dispatch.json"
@@ -61,47 +57,6 @@ DUE = """INSERT INTO notifications (booking_id, chat_id, kind, due_at)
          SELECT b.id, b.user_id, k.kind, now()
          FROM bookings AS b
          CROSS JOIN (VALUES ('confirmation'), ('24h'), ('6h'), ('30m')) AS k (kind)"""
-
-
-def with_database(dsn: str, name: str) -> str:
-    return urlunsplit(urlsplit(dsn)._replace(path=f"/{name}"))
-
-
-@contextlib.contextmanager
-def admin_dsn(scratch: Path) -> Iterator[str]:
-    given = os.environ.get("TEST_DATABASE_URL") or os.environ.get("DATABASE_URL")
-    if given:
-        yield given
-        return
-    from clinic.embedded import embedded_postgres
-
-    with embedded_postgres(scratch, database="postgres") as dsn:
-        yield dsn
-
-
-@contextlib.contextmanager
-def bench_database(admin: str) -> Iterator[str]:
-    name = f"clinic_bench_dispatch_{os.getpid()}"
-    drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(drop)
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    dsn = with_database(admin, name)
-    try:
-        migrate.apply(dsn)
-        asyncio.run(seed(dsn))
-        yield dsn
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(drop)
-
-
-async def seed(dsn: str) -> None:
-    pool = await db.create_pool(dsn, min_size=1, max_size=1)
-    try:
-        await catalog.seed(pool, catalog.read_demo_catalog())
-    finally:
-        await pool.close()
 
 
 @contextlib.contextmanager
@@ -249,8 +204,8 @@ def main() -> None:
     runs = []
     with (
         tempfile.TemporaryDirectory(prefix="clinic-bench-") as scratch,
-        admin_dsn(Path(scratch)) as admin,
-        bench_database(admin) as dsn,
+        admin_dsn(Path(scratch)) as (admin, _),
+        bench_database(admin, f"clinic_bench_dispatch_{os.getpid()}") as dsn,
         fake_bot_api() as api_url,
     ):
         for workers in args.workers:

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 from aiohttp import web
 from pydantic import SecretStr
 
-from clinic import db, logs, migrate
+from clinic import logs, migrate
 from clinic.catalog import service as catalog
 from clinic.config import Settings
 
@@ -49,14 +49,7 @@ def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_seed(settings: Settings, args: argparse.Namespace) -> int:
-    async def run() -> tuple[int, int]:
-        pool = await db.create_pool(dsn_of(settings), min_size=1, max_size=2)
-        try:
-            return await catalog.seed(pool, catalog.read_demo_catalog())
-        finally:
-            await pool.close()
-
-    specializations, doctors = asyncio.run(run())
+    specializations, doctors = asyncio.run(catalog.seed_demo_catalog(dsn_of(settings)))
     log.info("demo catalog loaded: %d specializations, %d doctors", specializations, doctors)
     return 0
 

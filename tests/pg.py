@@ -19,7 +19,7 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 from psycopg import sql
 
-from clinic import db, migrate
+from clinic import migrate
 from clinic.catalog import service as catalog
 
 
@@ -69,15 +69,7 @@ class Databases:
         self._create(self.migrated)
         migrate.apply(self.dsn(self.migrated))
         self._create(self.seeded, template=self.migrated)
-        asyncio.run(self._seed(self.dsn(self.seeded)))
-
-    @staticmethod
-    async def _seed(dsn: str) -> None:
-        pool = await db.create_pool(dsn, min_size=1, max_size=1)
-        try:
-            await catalog.seed(pool, catalog.read_demo_catalog())
-        finally:
-            await pool.close()
+        asyncio.run(catalog.seed_demo_catalog(self.dsn(self.seeded)))
 
     def dsn(self, name: str) -> str:
         return with_database(self.admin_dsn, name)

@@ -45,6 +45,16 @@ def read_demo_catalog(path: Path = DEMO_CATALOG) -> SeedCatalog:
     return SeedCatalog.model_validate_json(path.read_bytes())
 
 
+async def seed_demo_catalog(dsn: str) -> tuple[int, int]:
+    """Loads the demo catalog into the database at `dsn`, on a pool of its own: for
+    `clinic seed` and for setting up test, benchmark and drill databases."""
+    pool = await db.create_pool(dsn, min_size=1, max_size=1)
+    try:
+        return await seed(pool, read_demo_catalog())
+    finally:
+        await pool.close()
+
+
 async def seed(pool: asyncpg.Pool, catalog: SeedCatalog) -> tuple[int, int]:
     """Loads a catalog in one transaction, by slug: running it again changes nothing."""
     async with db.transaction(pool) as conn:

@@ -29,7 +29,7 @@ import asyncpg
 import psycopg
 from psycopg import sql
 
-from clinic import db, migrate
+from clinic import migrate
 from clinic.catalog import service as catalog
 from clinic.reminders import service as reminders
 from clinic.telegram import texts
@@ -62,11 +62,7 @@ def with_database(dsn: str, name: str) -> str:
 
 async def migrate_and_seed(dsn: str) -> None:
     await asyncio.to_thread(migrate.apply, dsn)
-    pool = await db.create_pool(dsn, min_size=1, max_size=1)
-    try:
-        await catalog.seed(pool, catalog.read_demo_catalog())
-    finally:
-        await pool.close()
+    await catalog.seed_demo_catalog(dsn)
 
 
 @contextmanager
