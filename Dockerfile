@@ -4,8 +4,9 @@
 #   docker run --rm -p 8000:8000 -e DATABASE_URL=postgresql://... clinic
 #
 # Stages: Node builds the MiniApp; a Python stage builds a virtualenv with the
-# package's runtime dependencies only (no [dev] extra); the final stage is a slim
-# Python with that venv, the source tree at /app and the MiniApp at /app/miniapp/dist.
+# package's runtime dependencies only (no [dev] extra) and the package's wheel, which
+# carries sql/ and migrations/; the final stage is a slim Python with that venv and
+# the MiniApp at /app/miniapp/dist.
 # Plain Dockerfile syntax (no BuildKit-only flags), so hosted builders take it too.
 
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
@@ -30,21 +31,20 @@ RUN python -m venv /opt/venv
 COPY pyproject.toml README.md ./
 RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" > /tmp/requirements.txt \
     && /opt/venv/bin/pip install --no-cache-dir -r /tmp/requirements.txt
-# Then the package itself: its wheel gives the venv the `clinic` script and metadata.
+# Then the package itself: its wheel holds the code, sql/ and migrations/ (read through
+# importlib.resources) and gives the venv the `clinic` script.
 COPY clinic/ clinic/
+COPY sql/ sql/
+COPY migrations/ migrations/
 RUN /opt/venv/bin/pip wheel --no-cache-dir --no-deps --wheel-dir /wheels . \
     && /opt/venv/bin/pip install --no-cache-dir --no-deps /wheels/clinic-*.whl \
     && /opt/venv/bin/pip check
 
 # --- 3. the runtime --------------------------------------------------------------
 FROM ${PYTHON_IMAGE} AS runtime
-# PYTHONPATH=/app: the package imported is the source tree's /app/clinic, which finds
-# sql/ and migrations/ beside it (clinic/sql.py, clinic/migrate.py); the wheel's copy
-# in site-packages has neither and is shadowed.
 # USER: yoyo logs getpass.getuser(), which looks the uid up in /etc/passwd unless USER
 # is set; set, the image runs under any uid (OpenShift, `docker run --user`).
 ENV PATH=/opt/venv/bin:$PATH \
-    PYTHONPATH=/app \
     USER=clinic \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
@@ -59,15 +59,11 @@ RUN groupadd --system --gid 10001 clinic \
     && chown 10001:10001 /data
 WORKDIR /app
 COPY --from=python-build /opt/venv /opt/venv
-COPY clinic/ clinic/
-COPY sql/ sql/
-COPY migrations/ migrations/
 COPY --from=miniapp /src/miniapp/dist miniapp/dist
 COPY deploy/docker-entrypoint.sh /usr/local/bin/clinic-entrypoint
 # Code stays root-owned and read-only to the app user. `clinic --help` imports the
-# whole command line (and loads sql/): a broken tree fails the build, not the deploy.
+# whole command line (and loads the queries): a broken wheel fails the build.
 RUN chmod 0755 /usr/local/bin/clinic-entrypoint \
-    && python -m compileall -q clinic \
     && clinic --help > /dev/null
 
 USER 10001:10001

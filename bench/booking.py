@@ -27,7 +27,7 @@ What it measures, in order (DESIGN.md, "Numbers it must reach"):
    database, the same work straight through asyncpg with no HTTP: 32 tasks on a pool
    sized like the server's (Settings.db_pool_min/max), each call
    `clinic.users.service.register` (the server upserts every user it has not seen)
-   then `clinic.booking.service.create_booking` (what the handler calls). Both sides
+   then `Bookings.create_booking` (what the handler calls). Both sides
    get a short warm-up first (not counted). Goal: HTTP rate / asyncpg rate >= 0.5.
 3. GET /api/doctors/{id}/slots?week_of= at 32 concurrent clients for --duration
    seconds, rotating over every doctor and bookable week (by now holding the bookings
@@ -90,13 +90,13 @@ from bench.common import (
     write_results,
 )
 from clinic import db
-from clinic.booking import service as booking
 from clinic.booking.models import BookingRequest
+from clinic.booking.service import Bookings
 from clinic.booking.slots import last_bookable_day, to_instant, week_start
-from clinic.catalog import service as catalog
-from clinic.users import initdata
-from clinic.users import service as users
-from clinic.users.models import TelegramUser
+from clinic.catalog.service import Catalog
+from clinic.telegram.models import TelegramUser
+from clinic.users.service import Users
+from clinic.web import initdata
 
 GOAL_RATIO = 0.5
 GOAL_SLOTS_P99_MS = 15.0
@@ -197,15 +197,17 @@ async def service_free_slots(
     pool: asyncpg.Pool, tz: Any, mondays: list[date], today: date
 ) -> tuple[list[int], list[Slot]]:
     doctors: list[int] = []
-    for spec in await catalog.list_specializations(pool, search=None):
-        found = await catalog.list_doctors(pool, specialization_id=spec.id)
+    database = db.Database.of(pool)
+    catalog = Catalog(database)
+    for spec in await catalog.specializations(search=None):
+        found = await catalog.doctors(spec.id)
         doctors.extend(doctor.id for doctor in found)
     doctors.sort()
     slots: list[Slot] = []
-    now = datetime.now(UTC)
+    bookings = Bookings(database, tz=tz, clock=lambda: datetime.now(UTC))
     for doctor in doctors:
         for monday in mondays:
-            week = await booking.week_slots(pool, doctor_id=doctor, week_of=monday, tz=tz, now=now)
+            week = await bookings.week_slots(doctor, week_of=monday)
             slots.extend(
                 Slot(doctor, day.date, at)
                 for day in week.days
@@ -336,14 +338,15 @@ async def direct_throughput(
     work = iter([(patient(DIRECT_USERS + n), slot.request()) for n, slot in enumerate(slots)])
     tz = settings.tz
     pool = await db.create_pool(dsn, min_size=settings.db_pool_min, max_size=settings.db_pool_max)
+    database = db.Database.of(pool)
+    users = Users(database)
+    bookings = Bookings(database, tz=tz, clock=lambda: datetime.now(UTC))
     try:
 
         async def book(item: tuple[TelegramUser, BookingRequest]) -> str:
             user, request = item
-            await users.register(pool, user)
-            await booking.create_booking(
-                pool, user_id=user.id, request=request, tz=tz, now=datetime.now(UTC)
-            )
+            await users.register(user)
+            await bookings.create_booking(user.id, request)
             return "ok"
 
         await closed_loop(book, work, concurrency=concurrency, duration=warmup)

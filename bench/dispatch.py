@@ -4,7 +4,7 @@
 
 A database of its own on the server of TEST_DATABASE_URL or DATABASE_URL (an admin
 DSN), else an embedded PostgreSQL; the fake Bot API in a process of its own with no
-faults; workers are `python -m clinic.reminders.worker` processes with
+faults; workers are `python -m clinic worker` processes with
 TELEGRAM_RATE_LIMIT=0. Each run: the workers start and LISTEN, then one transaction
 inserts `rows` notifications due at once (over rows/4 chats and bookings) and NOTIFYs;
 the rate is rows / (last sent_at - the commit), both read off the database clock.
@@ -102,7 +102,7 @@ class Workers:
         self.logs = [logs / f"worker-{count}-{n}.log" for n in range(count)]
         self.processes = [
             subprocess.Popen(
-                [sys.executable, "-m", "clinic.reminders.worker"],
+                [sys.executable, "-m", "clinic", "worker"],
                 cwd=ROOT,
                 env=env,
                 stdout=subprocess.DEVNULL,

@@ -72,10 +72,11 @@ from bench.common import (
     unwind_on_signals,
     write_results,
 )
-from clinic.telegram import keyboards, texts
-from clinic.telegram.webhook import SECRET_HEADER
-from clinic.users import initdata
-from clinic.users.models import TelegramUser
+from clinic import texts
+from clinic.telegram import keyboards
+from clinic.telegram.models import TelegramUser
+from clinic.web import initdata
+from clinic.web.auth import SECRET_HEADER
 
 GROWTH_LIMIT = 0.10
 MAX_IN_FLIGHT = 64

@@ -4,7 +4,7 @@
 
 Setup: a new database (on BENCH_DATABASE_URL / TEST_DATABASE_URL, else an embedded
 PostgreSQL), migrated and seeded; --users patients registered, a third of them with one
-to three upcoming bookings (made with clinic.booking.service.create_booking). The fake
+to three upcoming bookings (made with Bookings.create_booking). The fake
 Bot API (no faults) runs in a process of its own; the server runs as `python -m clinic
 serve` (--no-worker when that flag exists) with BOT_TOKEN, PUBLIC_URL=https://bench.invalid
 (webhook mode) and TELEGRAM_API_URL=the fake, TELEGRAM_RATE_LIMIT=0.
@@ -79,13 +79,13 @@ from bench.common import (
     verdict,
     write_results,
 )
-from clinic import db
-from clinic.booking import service as booking
+from clinic import db, texts
+from clinic.booking.service import Bookings
 from clinic.errors import ClinicError
-from clinic.telegram import keyboards, texts
-from clinic.telegram.webhook import SECRET_HEADER
-from clinic.users import service as users
-from clinic.users.models import TelegramUser
+from clinic.telegram import keyboards
+from clinic.telegram.models import TelegramUser
+from clinic.users.service import Users
+from clinic.web.auth import SECRET_HEADER
 
 USERS = 40_000_000
 UPDATES = 700_000_000
@@ -103,10 +103,13 @@ async def prepare_patients(dsn: str, settings: Any, count: int) -> dict[str, int
     tz = settings.tz
     today = datetime.now(tz).date()
     pool = await db.create_pool(dsn, min_size=1, max_size=8)
+    database = db.Database.of(pool)
+    users = Users(database)
+    bookings = Bookings(database, tz=tz, clock=lambda: datetime.now(UTC))
     try:
         people = [patient(USERS + n) for n in range(count)]
         for start in range(0, count, 500):
-            await asyncio.gather(*(users.register(pool, p) for p in people[start : start + 500]))
+            await asyncio.gather(*(users.register(p) for p in people[start : start + 500]))
         _, free = await service_free_slots(pool, tz, bookable_mondays(today), today)
         slots = iter(spread(free))
         wanted = [(p, 1 + (n // 3) % 3) for n, p in enumerate(people) if n % 3 == 0]
@@ -117,13 +120,7 @@ async def prepare_patients(dsn: str, settings: Any, count: int) -> dict[str, int
             while done < times:
                 slot = next(slots)
                 try:
-                    await booking.create_booking(
-                        pool,
-                        user_id=person.id,
-                        request=slot.request(),
-                        tz=tz,
-                        now=datetime.now(UTC),
-                    )
+                    await bookings.create_booking(person.id, slot.request())
                 except ClinicError:  # this patient is busy at that hour: the next slot
                     continue
                 done += 1

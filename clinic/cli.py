@@ -1,4 +1,4 @@
-"""The `clinic` command: serve, migrate, seed."""
+"""The `clinic` command: serve, worker, migrate, seed."""
 
 from __future__ import annotations
 
@@ -32,32 +32,26 @@ def database(settings: Settings) -> Iterator[Settings]:
         yield settings.model_copy(update={"database_url": SecretStr(dsn)})
 
 
-def dsn_of(settings: Settings) -> str:
-    if settings.database_url is None:
-        raise RuntimeError("no DATABASE_URL and no embedded database")
-    return settings.database_url.get_secret_value()
-
-
 def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
     if args.rollback:
-        count = migrate.rollback(dsn_of(settings), count=args.rollback)
+        count = migrate.rollback(settings.dsn(), count=args.rollback)
         log.info("rolled back %d migration(s)", count)
     else:
-        count = migrate.apply(dsn_of(settings))
+        count = migrate.apply(settings.dsn())
         log.info("applied %d migration(s)", count)
     return 0
 
 
 def cmd_seed(settings: Settings, args: argparse.Namespace) -> int:
-    specializations, doctors = asyncio.run(catalog.seed_demo_catalog(dsn_of(settings)))
+    specializations, doctors = asyncio.run(catalog.seed_demo_catalog(settings.dsn()))
     log.info("demo catalog loaded: %d specializations, %d doctors", specializations, doctors)
     return 0
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
-    from clinic.web.app import create_app
+    from clinic.app import create_app
 
-    waiting = migrate.pending(dsn_of(settings))
+    waiting = migrate.pending(settings.dsn())
     if waiting:
         log.error("the database is not migrated (%s pending): run `clinic migrate`", len(waiting))
         return 2
@@ -77,9 +71,9 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
-    from clinic.reminders.worker import run_worker
+    from clinic.dispatch.worker import run_worker
 
-    waiting = migrate.pending(dsn_of(settings))
+    waiting = migrate.pending(settings.dsn())
     if waiting:
         log.error("the database is not migrated (%s pending): run `clinic migrate`", len(waiting))
         return 2
@@ -111,9 +105,10 @@ def secrets_of(settings: Settings) -> list[str]:
     found = []
     if settings.bot_token is not None:
         found += [settings.bot_token.get_secret_value(), settings.webhook_secret_value()]
-    if settings.database_url is not None:
-        dsn = settings.database_url.get_secret_value()
-        found += [dsn, urlsplit(dsn).password or ""]
+    for url in (settings.database_url, settings.database_direct_url):
+        if url is not None:
+            dsn = url.get_secret_value()
+            found += [dsn, urlsplit(dsn).password or ""]
     return found
 
 

@@ -9,11 +9,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from clinic.errors import ConfigError
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
     database_url: SecretStr | None = None
+    database_direct_url: SecretStr | None = None
     data_dir: Path = Path("data")
     bot_token: SecretStr | None = None
     telegram_api_url: str = "https://api.telegram.org"
@@ -59,6 +62,18 @@ class Settings(BaseSettings):
         if self.miniapp_url:
             return self.miniapp_url
         return f"{self.public_url}/" if self.public_url else None
+
+    def dsn(self) -> str:
+        """DATABASE_URL: the one place that says it is missing."""
+        if self.database_url is None:
+            raise ConfigError("DATABASE_URL is not set (clinic serve starts an embedded one)")
+        return self.database_url.get_secret_value()
+
+    def direct_dsn(self) -> str:
+        """Where LISTEN connects: DATABASE_DIRECT_URL, else DATABASE_URL."""
+        if self.database_direct_url is not None:
+            return self.database_direct_url.get_secret_value()
+        return self.dsn()
 
     def webhook_secret_value(self) -> str:
         """The secret_token given to setWebhook; derived from the bot token when not set."""

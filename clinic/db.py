@@ -1,15 +1,17 @@
-"""The connection pool and the one place where constraint violations become domain errors."""
+"""The connection pool, LISTEN connections, and the one place where constraint
+violations become domain errors."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
 from typing import TypeAlias
 
 import asyncpg
 
 from clinic.errors import ClinicError
+from clinic.sql import q
 
 log = logging.getLogger("clinic.db")
 
@@ -36,6 +38,48 @@ async def create_pool(dsn: str, *, min_size: int, max_size: int) -> asyncpg.Pool
         max_inactive_connection_lifetime=300,
         reset=keep_session,
     )
+
+
+class Database:
+    """The app's pool, made before the event loop runs and opened at start-up.
+
+    Services hold the Database and reach the pool only once it is open, so the whole
+    object graph can be built by one synchronous factory.
+    """
+
+    def __init__(self, dsn: str, *, min_size: int = 2, max_size: int = 10) -> None:
+        self.dsn = dsn
+        self._min_size = min_size
+        self._max_size = max_size
+        self._pool: asyncpg.Pool | None = None
+
+    @classmethod
+    def of(cls, pool: asyncpg.Pool, dsn: str = "") -> Database:
+        """A Database over a pool opened elsewhere (tools, benchmarks, tests)."""
+        database = cls(dsn)
+        database._pool = pool
+        return database
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        if self._pool is None:
+            raise RuntimeError("the database is not open yet")
+        return self._pool
+
+    @property
+    def is_open(self) -> bool:
+        return self._pool is not None
+
+    async def open(self) -> None:
+        self._pool = await create_pool(self.dsn, min_size=self._min_size, max_size=self._max_size)
+
+    async def close(self) -> None:
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            await pool.close()
+
+    def transaction(self) -> AbstractAsyncContextManager[asyncpg.Connection]:
+        return transaction(self.pool)
 
 
 @asynccontextmanager
@@ -67,3 +111,26 @@ def constraint_errors(errors: Mapping[str, Callable[[], ClinicError]]) -> Iterat
         if make_error is None:
             raise
         raise make_error() from exc
+
+
+async def listen(
+    dsn: str, *, channel: str, on_notify: Callable[[], None], on_lost: Callable[[], None]
+) -> asyncpg.Connection:
+    """A connection of its own (not the pool's) LISTENing on `channel`.
+
+    `on_notify` runs on every notification, `on_lost` once when the connection drops.
+    Through PgBouncer in transaction mode, `dsn` must be a direct (session) one.
+    """
+    conn = await asyncpg.connect(dsn, timeout=10)
+    try:
+        conn.add_termination_listener(lambda _conn: on_lost())
+        await conn.add_listener(channel, lambda *_args: on_notify())
+    except BaseException:
+        await conn.close()
+        raise
+    return conn
+
+
+async def ping(db: Executor) -> None:
+    """Answers when the database takes queries (readiness, a quiet LISTEN connection)."""
+    await db.fetchval(q("health.ping"))

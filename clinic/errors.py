@@ -1,4 +1,9 @@
-"""Domain errors. Each carries the HTTP status and a stable code; the web layer maps them."""
+"""Every error of the app, in one place.
+
+Domain errors derive from ClinicError and carry the HTTP status, a stable `code` and a
+title; the web layer turns them into problem+json and the OpenAPI document lists them
+from these classes. The rest are start-up errors: a bad setting or a broken query file.
+"""
 
 from __future__ import annotations
 
@@ -14,10 +19,10 @@ class ClinicError(Exception):
         self.field = field
 
 
-class NotFound(ClinicError):
-    status = 404
-    code = "not_found"
-    title = "Not found"
+class MalformedBody(ClinicError):
+    status = 400
+    code = "malformed_body"
+    title = "Malformed request body"
 
 
 class Unauthorized(ClinicError):
@@ -28,14 +33,28 @@ class Unauthorized(ClinicError):
 
 class InitDataMissing(Unauthorized):
     code = "init_data_missing"
+    title = "initData missing"
 
 
 class InitDataInvalid(Unauthorized):
     code = "init_data_invalid"
+    title = "initData invalid"
 
 
 class InitDataExpired(Unauthorized):
     code = "init_data_expired"
+    title = "initData expired"
+
+
+class WrongSecret(Unauthorized):
+    code = "unauthorized"
+    title = "Wrong or missing secret token"
+
+
+class NotFound(ClinicError):
+    status = 404
+    code = "not_found"
+    title = "Not found"
 
 
 class Conflict(ClinicError):
@@ -46,20 +65,23 @@ class Conflict(ClinicError):
 
 class SlotTaken(Conflict):
     code = "slot_taken"
+    title = "The slot is taken"
 
 
 class PatientBusy(Conflict):
     code = "patient_busy"
+    title = "The patient is booked at that time"
 
 
 class BookingPast(Conflict):
     code = "booking_past"
+    title = "The visit has begun or passed"
 
 
-class MalformedBody(ClinicError):
-    status = 400
-    code = "malformed_body"
-    title = "Malformed request body"
+class BodyTooLarge(ClinicError):
+    status = 413
+    code = "request_entity_too_large"
+    title = "Request Entity Too Large"
 
 
 class Unprocessable(ClinicError):
@@ -74,3 +96,26 @@ class DatabaseUnavailable(ClinicError):
     status = 503
     code = "database_unavailable"
     title = "Service unavailable"
+
+
+class NotBuilt(ClinicError):
+    status = 503
+    code = "not_built"
+    title = "Not built"
+
+
+class UpdateBusy(ClinicError):
+    status = 503
+    code = "update_busy"
+    title = "Update being handled"
+
+
+# Start-up errors: not answers to a request.
+
+
+class ConfigError(Exception):
+    """A setting is missing or wrong; the message says which and how to fix it."""
+
+
+class QueryError(Exception):
+    """sql/*.sql does not load: a duplicate, empty or multi-statement block, or no queries."""

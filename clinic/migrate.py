@@ -1,22 +1,27 @@
-"""Applying and checking the yoyo migrations in migrations/."""
+"""Applying and checking the yoyo migrations of the top-level migrations/ folder.
+
+The package carries the folder as `clinic.migrations` (see pyproject.toml), read through
+importlib.resources; its __init__.py, which makes it a package, is no migration.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
+from importlib.resources import as_file, files
 from typing import Any
 
 from yoyo import get_backend, read_migrations
+from yoyo.migrations import MigrationList
 
-MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+from clinic.errors import ConfigError
 
 
 def yoyo_url(dsn: str) -> str:
     """yoyo speaks through psycopg 3: the same DSN under the scheme it expects."""
     scheme, sep, rest = dsn.partition("://")
     if not sep or scheme not in ("postgres", "postgresql"):
-        raise ValueError("DATABASE_URL must be a postgresql:// URL")
+        raise ConfigError("DATABASE_URL must be a postgresql:// URL")
     return f"postgresql+psycopg://{rest}"
 
 
@@ -30,25 +35,29 @@ def backend(dsn: str) -> Iterator[Any]:
         opened.connection.close()
 
 
+@contextmanager
+def migrations() -> Iterator[Any]:
+    """The migrations, without the folder's __init__.py (which makes it a package)."""
+    with as_file(files("clinic.migrations")) as folder:
+        found = read_migrations(str(folder))
+        yield MigrationList(m for m in found if not m.id.startswith("__"))
+
+
 def apply(dsn: str) -> int:
     """Applies what is pending under yoyo's lock (replicas may start together); returns a count."""
-    with backend(dsn) as yoyo:
-        migrations = read_migrations(str(MIGRATIONS_DIR))
-        with yoyo.lock():
-            todo = yoyo.to_apply(migrations)
-            yoyo.apply_migrations(todo)
+    with backend(dsn) as yoyo, migrations() as found, yoyo.lock():
+        todo = yoyo.to_apply(found)
+        yoyo.apply_migrations(todo)
         return len(todo)
 
 
 def rollback(dsn: str, *, count: int = 1) -> int:
-    with backend(dsn) as yoyo:
-        migrations = read_migrations(str(MIGRATIONS_DIR))
-        with yoyo.lock():
-            todo = yoyo.to_rollback(migrations)[:count]
-            yoyo.rollback_migrations(todo)
+    with backend(dsn) as yoyo, migrations() as found, yoyo.lock():
+        todo = yoyo.to_rollback(found)[:count]
+        yoyo.rollback_migrations(todo)
         return len(todo)
 
 
 def pending(dsn: str) -> list[str]:
-    with backend(dsn) as yoyo:
-        return [m.id for m in yoyo.to_apply(read_migrations(str(MIGRATIONS_DIR)))]
+    with backend(dsn) as yoyo, migrations() as found:
+        return [m.id for m in yoyo.to_apply(found)]

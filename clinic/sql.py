@@ -3,21 +3,23 @@
 A block starts with a `-- name: x` line; the comment lines after it describe the
 query; the statement runs to the next header. A duplicate name, an empty block or a
 statement with more than one `;` fails loading.
+
+The files live in the project's top-level sql/ folder, where DBAs look; the package
+carries them as `clinic.queries` (see pyproject.toml), so an installed wheel reads the
+same files through importlib.resources.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from pathlib import Path
+from importlib.resources import files
+from importlib.resources.abc import Traversable
 from types import MappingProxyType
 
-SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
+from clinic.errors import QueryError
+
 _HEADER = re.compile(r"^--\s*name:\s*([a-z_][a-z0-9_]*)\s*$", re.MULTILINE)
-
-
-class QueryError(Exception):
-    pass
 
 
 def parse(area: str, text: str) -> dict[str, str]:
@@ -38,15 +40,19 @@ def parse(area: str, text: str) -> dict[str, str]:
     return queries
 
 
-def load(directory: Path = SQL_DIR) -> Mapping[str, str]:
+def load(directory: Traversable | None = None) -> Mapping[str, str]:
+    folder = directory if directory is not None else files("clinic.queries")
     queries: dict[str, str] = {}
-    for path in sorted(directory.glob("*.sql")):
-        for key, body in parse(path.stem, path.read_text(encoding="utf-8")).items():
+    for path in sorted(folder.iterdir(), key=lambda p: p.name):
+        if not path.name.endswith(".sql"):
+            continue
+        area = path.name.removesuffix(".sql")
+        for key, body in parse(area, path.read_text(encoding="utf-8")).items():
             if key in queries:
                 raise QueryError(f"{key}: defined twice")
             queries[key] = body
     if not queries:
-        raise QueryError(f"no named queries under {directory}")
+        raise QueryError(f"no named queries under {folder}")
     return MappingProxyType(queries)
 
 

@@ -1,5 +1,6 @@
--- Booking: free slots, booking, listing and cancelling. Every booking read joins
--- doctor_cards so the API and the bot get the doctor's name with the booking.
+-- Booking: free slots, booking, listing and cancelling. Every booking is returned as a
+-- booking card (the view booking_cards: the booking with its doctor's name), so the API
+-- and the bot get the doctor with the booking.
 
 -- name: doctor_week
 -- A doctor's own weekly hours (empty: the clinic's default week) and the confirmed
@@ -35,11 +36,11 @@ b AS (
     INSERT INTO bookings (doctor_id, user_id, starts_at, ends_at)
     SELECT $1::int, $2::bigint, $3::timestamptz, $4::timestamptz
     FROM queued
-    RETURNING id, user_id, doctor_id, status, starts_at, ends_at, created_at, cancelled_at
+    RETURNING *
 )
-SELECT b.id, b.user_id, b.doctor_id, b.status, b.starts_at, b.ends_at, b.created_at,
-       b.cancelled_at, d.last_name, d.first_name, d.middle_name, d.title, d.specialization,
-       d.photo
+-- The card's doctor columns, as booking_cards has them (a statement cannot read its own
+-- insert through the view).
+SELECT b.*, d.last_name, d.first_name, d.middle_name, d.title, d.specialization, d.photo
 FROM b
 JOIN doctor_cards AS d ON d.id = b.doctor_id;
 
@@ -47,11 +48,8 @@ JOIN doctor_cards AS d ON d.id = b.doctor_id;
 -- A patient's bookings: upcoming confirmed ones first, soonest first; then the rest
 -- (past or cancelled), most recent first.
 -- $1 user_id bigint, $2 now timestamptz, $3 max_rows int
-SELECT b.id, b.user_id, b.doctor_id, b.status, b.starts_at, b.ends_at, b.created_at,
-       b.cancelled_at, d.last_name, d.first_name, d.middle_name, d.title, d.specialization,
-       d.photo
-FROM bookings AS b
-JOIN doctor_cards AS d ON d.id = b.doctor_id
+SELECT *
+FROM booking_cards AS b
 WHERE b.user_id = $1::bigint
 ORDER BY (b.status = 'confirmed' AND b.starts_at > $2::timestamptz) DESC,
          CASE WHEN b.status = 'confirmed' AND b.starts_at > $2::timestamptz
@@ -62,12 +60,9 @@ LIMIT $3::int;
 -- name: get_user_booking
 -- One booking of one patient; no row when absent or someone else's.
 -- $1 booking_id bigint, $2 user_id bigint
-SELECT b.id, b.user_id, b.doctor_id, b.status, b.starts_at, b.ends_at, b.created_at,
-       b.cancelled_at, d.last_name, d.first_name, d.middle_name, d.title, d.specialization,
-       d.photo
-FROM bookings AS b
-JOIN doctor_cards AS d ON d.id = b.doctor_id
-WHERE b.id = $1::bigint AND b.user_id = $2::bigint;
+SELECT *
+FROM booking_cards
+WHERE id = $1::bigint AND user_id = $2::bigint;
 
 -- name: cancel_booking
 -- Cancels a patient's confirmed booking that has not started by $3; no row otherwise.
@@ -77,10 +72,8 @@ WITH b AS (
     SET status = 'cancelled', cancelled_at = now()
     WHERE id = $1::bigint AND user_id = $2::bigint
       AND status = 'confirmed' AND starts_at > $3::timestamptz
-    RETURNING id, user_id, doctor_id, status, starts_at, ends_at, created_at, cancelled_at
+    RETURNING *
 )
-SELECT b.id, b.user_id, b.doctor_id, b.status, b.starts_at, b.ends_at, b.created_at,
-       b.cancelled_at, d.last_name, d.first_name, d.middle_name, d.title, d.specialization,
-       d.photo
+SELECT b.*, d.last_name, d.first_name, d.middle_name, d.title, d.specialization, d.photo
 FROM b
 JOIN doctor_cards AS d ON d.id = b.doctor_id;

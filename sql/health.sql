@@ -1,5 +1,5 @@
 -- Health: what readiness asks of the database.
 
 -- name: ping
--- Answers when the database takes queries.
+-- Answers when the database takes queries (readiness; a quiet LISTEN connection).
 SELECT 1;

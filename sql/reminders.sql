@@ -215,7 +215,3 @@ SELECT count(*)::int FROM deleted;
 -- Forgets per-chat pacing that no longer holds anything back.
 DELETE FROM chat_pace
 WHERE next_at < now() - interval '1 minute';
-
--- name: listener_alive
--- Answers while the LISTEN connection is alive; a silent network loss shows as a timeout.
-SELECT true;

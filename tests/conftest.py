@@ -12,10 +12,10 @@ import pytest
 from aiohttp.test_utils import TestClient
 from pydantic import SecretStr
 
+from clinic.app import create_app
 from clinic.config import Settings
-from clinic.users import initdata
-from clinic.users.models import TelegramUser
-from clinic.web.app import create_app
+from clinic.telegram.models import TelegramUser
+from clinic.web import initdata
 from tests.pg import Databases, postgres_server
 
 BOT_TOKEN = "123456:TEST-token-for-the-clinic-suite"

@@ -29,10 +29,9 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 from yarl import URL
 
-from clinic.telegram import texts
+from clinic import keys, texts
+from clinic.app import create_app
 from clinic.telegram.models import Update
-from clinic.web import keys
-from clinic.web.app import create_app
 from tests.conftest import BOT_TOKEN, Clock, auth, make_settings, user
 from tests.fakes.bot_api import FakeBotApi
 
@@ -163,7 +162,7 @@ class Bot:
             headers={SECRET_HEADER: self.secret, "Content-Type": "application/json"},
         )
         await response.read()
-        await self.app[keys.intake].drain(5)
+        await self.app[keys.bot].intake.drain(5)
         return response
 
     def calls(self, *methods: str) -> int:

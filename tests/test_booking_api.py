@@ -13,7 +13,7 @@ import asyncpg
 import pytest
 from aiohttp.test_utils import TestClient
 
-from clinic.web.app import create_app
+from clinic.app import create_app
 from tests.conftest import BOT_TOKEN, Clock, auth, make_settings, user
 
 THURSDAY = "2026-12-03"
@@ -437,17 +437,19 @@ async def test_contenders_racing_over_many_slots_get_one_booking_each(
     an exclusion constraint can also deadlock in PostgreSQL under load; bench/booking.py
     drives that over HTTP, and the insert queues on advisory locks to rule it out.)"""
     from clinic import db
-    from clinic.booking import service
     from clinic.booking.models import BookingRequest
+    from clinic.booking.service import Bookings
     from clinic.errors import SlotTaken
-    from clinic.users import service as users
+    from clinic.users.service import Users
 
     doctor = await doctor_id(conn)
     pool = await db.create_pool(dsn, min_size=20, max_size=20)
+    database = db.Database.of(pool)
+    bookings = Bookings(database, tz=make_settings(dsn).tz, clock=clock)
     try:
         contenders = range(7000, 7030)
         for n in contenders:
-            await users.register(pool, user(n))
+            await Users(database).register(user(n))
         slots = [f"{h:02d}:{m:02d}" for h in range(8, 20) for m in (0, 30)]
 
         async def attempt(n: int, at: str) -> str:
@@ -455,14 +457,11 @@ async def test_contenders_racing_over_many_slots_get_one_booking_each(
                 {"doctor_id": doctor, "date": THURSDAY, "time": at}
             )
             try:
-                await service.create_booking(
-                    pool, user_id=n, request=request, tz=clock_tz, now=clock()
-                )
+                await bookings.create_booking(n, request)
             except SlotTaken:
                 return "taken"
             return "booked"
 
-        clock_tz = make_settings(dsn).tz
         outcomes = await asyncio.gather(*(attempt(n, at) for at in slots for n in contenders))
     finally:
         await pool.close()

@@ -14,9 +14,8 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from clinic.telegram import texts
-from clinic.web import keys
-from clinic.web.app import create_app
+from clinic import keys, texts
+from clinic.app import create_app
 from tests.conftest import BOT_TOKEN, Clock, make_settings
 from tests.fakes.bot_api import FakeBotApi
 
@@ -86,7 +85,7 @@ class Bot:
     async def post(self, update: Any, *, secret: str | None = None) -> int:
         headers = {"X-Telegram-Bot-Api-Secret-Token": self.secret if secret is None else secret}
         response = await self.client.post("/telegram/webhook", json=update, headers=headers)
-        await self.app[keys.intake].drain(5)
+        await self.app[keys.bot].intake.drain(5)
         return response.status
 
     def texts_to(self, chat_id: int = PATIENT) -> list[str]:
@@ -423,8 +422,8 @@ async def test_an_update_a_dead_replica_left_unfinished_is_taken_over(
         orphan["update_id"],
         json.dumps(orphan),
     )
-    assert await bot.app[keys.intake].sweep() == 1
-    await bot.app[keys.intake].drain(5)
+    assert await bot.app[keys.bot].intake.sweep() == 1
+    await bot.app[keys.bot].intake.drain(5)
     assert len(bot.texts_to()) == 1
     assert await conn.fetchval(
         "SELECT done_at IS NOT NULL FROM processed_updates WHERE update_id = $1",
@@ -432,5 +431,5 @@ async def test_an_update_a_dead_replica_left_unfinished_is_taken_over(
     )
     # Finished now: a late repeat from Telegram is acknowledged and skipped.
     assert await bot.post(orphan) == 200
-    assert await bot.app[keys.intake].sweep() == 0
+    assert await bot.app[keys.bot].intake.sweep() == 0
     assert len(bot.texts_to()) == 1

@@ -20,8 +20,8 @@ from clinic.telegram.botapi import (
     RateLimited,
     ServerError,
     TransportError,
-    escape,
 )
+from clinic.texts import escape
 from tests.fakes.bot_api import FakeBotApi
 
 CHAT = 5_000_001

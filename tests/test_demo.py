@@ -7,8 +7,8 @@ from typing import Any
 import asyncpg
 from aiohttp.test_utils import TestClient
 
-from clinic.web import keys
-from clinic.web.app import create_app
+from clinic import keys
+from clinic.app import create_app
 from tests.conftest import Clock, make_settings
 
 
@@ -18,7 +18,7 @@ async def demo_client(aiohttp_client: Any, dsn: str, clock: Clock) -> TestClient
 
 
 async def settle(client: TestClient) -> list[dict[str, Any]]:
-    await client.app[keys.intake].drain(5)
+    await client.app[keys.bot].intake.drain(5)
     body = await (await client.get("/demo/chat/messages")).json()
     return list(body["messages"])
 

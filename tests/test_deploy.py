@@ -5,22 +5,28 @@ one: the structure of every file, the linters and validators found on the machin
 (hadolint, check-jsonschema, kubernetes-validate, `docker compose config`, nginx -t;
 each skipped with its reason when missing), and the Dockerfile's Python steps
 replayed for real: the wheel built from the build context, installed with its
-runtime dependencies into a fresh venv, and `clinic --help` run from the image's
-source-tree layout.
+runtime dependencies into a fresh venv, and run from another folder: migrate, seed and
+serve, with nothing but the wheel.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.pg import Databases
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"
@@ -221,8 +227,9 @@ def test_runtime_stage_is_non_root_with_healthcheck_and_serve() -> None:
     assert uid.isdigit() and int(uid) == APP_UID, users
 
     env = " ".join(args for name, args in runtime if name == "ENV")
-    for setting in ("HOST=0.0.0.0", f"PORT={APP_PORT}", "PYTHONUNBUFFERED=1", "PYTHONPATH=/app"):
+    for setting in ("HOST=0.0.0.0", f"PORT={APP_PORT}", "PYTHONUNBUFFERED=1"):
         assert setting in env, setting
+    assert "PYTHONPATH" not in DOCKERFILE.read_text("utf-8"), "the wheel alone must serve"
     assert ("WORKDIR", "/app") in runtime
     assert ("EXPOSE", str(APP_PORT)) in runtime
     assert runtime[-1] == ("CMD", '["clinic", "serve"]')
@@ -231,10 +238,13 @@ def test_runtime_stage_is_non_root_with_healthcheck_and_serve() -> None:
     assert "/healthz" in healthcheck and "urllib" in healthcheck
     assert "curl" not in healthcheck and "wget" not in healthcheck
 
-    # The source tree layout clinic/sql.py and clinic/migrate.py rely on.
+    # The runtime holds the venv (the wheel carries the code, sql/ and migrations/), the
+    # MiniApp's build and the entrypoint: no source tree.
     copied = {args.split()[-1] for name, args in runtime if name == "COPY"}
-    assert {"clinic/", "sql/", "migrations/", "miniapp/dist"} <= copied, copied
+    assert copied == {"/opt/venv", "miniapp/dist", "/usr/local/bin/clinic-entrypoint"}, copied
     assert "--from=miniapp" in text and "--from=python-build" in text
+    built = {args.split()[-1] for name, args in stages()[1] if name == "COPY"}
+    assert {"clinic/", "sql/", "migrations/"} <= built, built
 
 
 def test_no_dev_dependencies_reach_the_image() -> None:
@@ -569,11 +579,19 @@ def test_amvera_builds_the_dockerfile_with_persistent_data() -> None:
 # --- the Dockerfile's Python steps, for real --------------------------------------------
 
 
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
 @pytest.mark.timeout(300)
-def test_the_wheel_installs_with_runtime_dependencies_and_runs(tmp_path: Path) -> None:
-    """Stage python-build and the runtime's layout, replayed in a fresh venv (15-30 s with
-    pip's cache warm): the wheel from the build context, its runtime dependencies only,
-    and `clinic` run against the source tree as at /app."""
+def test_the_wheel_alone_migrates_seeds_and_serves(tmp_path: Path, databases: Databases) -> None:
+    """Stage python-build replayed in a fresh venv (15-30 s with pip's cache warm): the
+    wheel from the build context, its runtime dependencies only; then, from a folder with
+    no source in it, `clinic migrate`, `clinic seed` and `clinic serve` on a database of
+    their own: the wheel carries sql/ and migrations/, with no PYTHONPATH."""
     ignore = dockerignore()
     env = {
         key: value
@@ -582,15 +600,12 @@ def test_the_wheel_installs_with_runtime_dependencies_and_runs(tmp_path: Path) -
     }
     env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
 
-    def place(sources: tuple[str, ...], target: Path) -> None:
-        for source in sources:
-            for path in ignore.files(source):
-                destination = target / path.relative_to(ROOT)
-                destination.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy2(path, destination)
-
     context = tmp_path / "context"
-    place(("pyproject.toml", "README.md", "clinic/"), context)
+    for source in ("pyproject.toml", "README.md", "clinic/", "sql/", "migrations/"):
+        for path in ignore.files(source):
+            destination = context / path.relative_to(ROOT)
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(path, destination)
     wheels = tmp_path / "wheels"
     built = run(
         sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps",
@@ -620,24 +635,48 @@ def test_the_wheel_installs_with_runtime_dependencies_and_runs(tmp_path: Path) -
     )
     assert leaked.stdout.strip() == "[]", f"dev dependencies installed: {leaked.stdout}"
 
-    app = tmp_path / "app"
-    place(("clinic/", "sql/", "migrations/"), app)
-    runtime_env = {**env, "PYTHONPATH": str(app), "PYTHONDONTWRITEBYTECODE": "1"}
-    helped = run(venv / "bin" / "clinic", "--help", env=runtime_env, cwd=app)
-    assert helped.returncode == 0, helped.stdout + helped.stderr
-    for command in ("serve", "migrate", "seed"):
-        assert command in helped.stdout
-
-    layout = run(
-        python,
-        "-c",
-        "import clinic, clinic.migrate, clinic.sql; "
-        "print(clinic.__file__); "
-        "print(clinic.migrate.MIGRATIONS_DIR.is_dir(), len(clinic.sql.QUERIES) > 0)",
-        env=runtime_env,
-        cwd=app,
-    )
-    assert layout.returncode == 0, layout.stderr
-    where, found = layout.stdout.splitlines()
-    assert Path(where).is_relative_to(app), where
-    assert found == "True True"
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    clinic = venv / "bin" / "clinic"
+    with databases.fresh(template=None) as dsn:
+        port = free_port()
+        runtime_env = {
+            **env,
+            "DATABASE_URL": dsn,
+            "PORT": str(port),
+            "PYTHONDONTWRITEBYTECODE": "1",
+        }
+        for command in ("migrate", "seed"):
+            done = run(clinic, command, env=runtime_env, cwd=elsewhere, timeout=120)
+            assert done.returncode == 0, done.stdout + done.stderr
+        server = subprocess.Popen(
+            [clinic, "serve"],
+            env=runtime_env,
+            cwd=elsewhere,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            base = f"http://127.0.0.1:{port}"
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    with urllib.request.urlopen(f"{base}/readyz", timeout=2) as ready:
+                        assert json.load(ready) == {"status": "ok", "database": True}
+                        break
+                except OSError:
+                    assert server.poll() is None, server.communicate()[1]
+                    assert time.monotonic() < deadline, "clinic serve did not get ready"
+                    time.sleep(0.2)
+            with urllib.request.urlopen(f"{base}/api/specializations", timeout=5) as listed:
+                assert len(json.load(listed)) == 10
+        finally:
+            server.terminate()
+            _, errors = server.communicate(timeout=30)
+        assert server.returncode == 0, errors
+    installed_files = run(
+        python, "-c", "import clinic, pathlib; print(pathlib.Path(clinic.__file__).parent)",
+        env=env, cwd=elsewhere,
+    )  # fmt: skip
+    assert Path(installed_files.stdout.strip()).is_relative_to(venv), installed_files.stdout

@@ -9,7 +9,7 @@ from urllib.parse import parse_qsl, urlencode
 import pytest
 
 from clinic.errors import InitDataExpired, InitDataInvalid
-from clinic.users import initdata
+from clinic.web import initdata
 from tests.conftest import BOT_TOKEN, user
 
 NOW = 1_800_000_000

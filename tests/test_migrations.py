@@ -5,19 +5,21 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import asyncpg
 
 from clinic import migrate
 from tests.pg import Databases
 
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 TABLES = {"users", "specializations", "doctors", "doctor_hours", "bookings", "processed_updates"}
 
 
 def all_migrations() -> list[str]:
     return sorted(
         p.name.removesuffix(".sql")
-        for p in migrate.MIGRATIONS_DIR.glob("*.sql")
+        for p in MIGRATIONS.glob("*.sql")
         if not p.name.endswith(".rollback.sql")
     )
 
@@ -57,7 +59,7 @@ async def test_migrations_apply_roll_back_and_reapply(databases: Databases) -> N
 
 def test_every_migration_has_a_rollback() -> None:
     for name in all_migrations():
-        assert (migrate.MIGRATIONS_DIR / f"{name}.rollback.sql").is_file(), name
+        assert (MIGRATIONS / f"{name}.rollback.sql").is_file(), name
 
 
 def clinic(*args: str, dsn: str) -> subprocess.Popen[str]:

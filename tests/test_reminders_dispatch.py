@@ -19,14 +19,15 @@ import aiohttp
 import asyncpg
 import pytest
 
-from clinic import db
-from clinic.booking import service as booking_service
+from clinic import db, texts
 from clinic.booking.models import BookingRequest
+from clinic.booking.service import Bookings
+from clinic.dispatch.dispatcher import Dispatcher
+from clinic.dispatch.policy import Pace, RetryPolicy
+from clinic.dispatch.worker import running
+from clinic.reminders import render
 from clinic.reminders import service as reminders
-from clinic.reminders.dispatcher import Dispatcher
-from clinic.reminders.policy import Pace, RetryPolicy
-from clinic.reminders.worker import running
-from clinic.telegram import texts
+from clinic.reminders.service import JobTable
 from clinic.telegram.botapi import BotApi
 from tests.fakes.bot_api import FakeBotApi
 
@@ -146,14 +147,15 @@ class Dispatchers:
         pool = await db.create_pool(self.dsn, min_size=1, max_size=4)
         self.stack.push_async_callback(pool.close)
         settings: dict[str, Any] = {
-            "tz": MOSCOW,
+            "renderers": render.renderers(MOSCOW),
             "pace": Pace(rate=0),
             "retry": RetryPolicy(backoff=0.2, max_attempts=4),
             "poll_interval": 10.0,
             "grace": 1.0,
             **options,
         }
-        dispatcher = Dispatcher(pool, self.sender, dsn=self.dsn, **settings)
+        jobs = JobTable(db.Database.of(pool, self.dsn))
+        dispatcher = Dispatcher(jobs, self.sender, listen_dsn=self.dsn, **settings)
         await self.stack.enter_async_context(running(dispatcher))
         await asyncio.wait_for(dispatcher.wait_listening(), 10)
         return dispatcher
@@ -189,13 +191,15 @@ def workday_ahead(days: int) -> date:
     return day if day.isoweekday() <= 6 else day + timedelta(days=1)
 
 
+def bookings_on(pool: asyncpg.Pool) -> Bookings:
+    return Bookings(db.Database.of(pool), tz=MOSCOW, clock=lambda: datetime.now(UTC))
+
+
 async def book_via_service(pool: asyncpg.Pool, conn: asyncpg.Connection, user: int) -> Any:
     await add_users(conn, [user])
     doctor = await conn.fetchval("SELECT id FROM doctors WHERE slug = 'volkov-igor'")
     request = BookingRequest(doctor_id=doctor, date=f"{workday_ahead(3)}", time="10:00")
-    return await booking_service.create_booking(
-        pool, user_id=user, request=request, tz=MOSCOW, now=datetime.now(UTC)
-    )
+    return await bookings_on(pool).create_booking(user, request)
 
 
 # --- sending ------------------------------------------------------------------------
@@ -260,9 +264,7 @@ async def test_cancelled_and_begun_bookings_are_not_reminded(
     await eventually(
         all_in(conn, [await conn.fetchval("SELECT min(id) FROM notifications")], "sent")
     )
-    await booking_service.cancel_booking(
-        pool, user_id=1001, booking_id=booking.id, tz=MOSCOW, now=datetime.now(UTC)
-    )
+    await bookings_on(pool).cancel_booking(1001, booking.id)
     # Cancelled behind the service's back: the claim still refuses to send.
     [behind] = await add_bookings(conn, [1002])
     [orphan] = await add_due(conn, [behind], due_in=timedelta(hours=1))
@@ -438,7 +440,7 @@ async def test_the_24h_reminder_is_24_real_hours_before_across_dst(
     assert across["24h"].astimezone(berlin).strftime("%H:%M") == "11:00"
 
     await conn.execute("UPDATE notifications SET status = 'cancelled' WHERE kind = 'confirmation'")
-    await dispatchers.start(tz=berlin)
+    await dispatchers.start(renderers=render.renderers(berlin))
     await conn.execute(
         "UPDATE notifications SET due_at = now() WHERE booking_id = $1 AND kind = '24h'", monday
     )

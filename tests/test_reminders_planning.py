@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 import asyncpg
 from aiohttp.test_utils import TestClient
 
-from clinic.web.app import create_app
+from clinic.app import create_app
 from tests.conftest import Clock, auth, make_settings
 
 OFFSETS = {"confirmation": None, "24h": 24 * 60, "6h": 6 * 60, "30m": 30}

@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from clinic.reminders.policy import Pace, RetryPolicy, outcome_of
+from clinic.dispatch.policy import Pace, RetryPolicy, outcome_of
 from clinic.telegram.botapi import (
     BadRequest,
     BotApiError,

@@ -1,4 +1,4 @@
-"""Dispatchers as real processes (`python -m clinic.reminders.worker`) against the fake
+"""Dispatchers as real processes (`python -m clinic worker`) against the fake
 Bot API of this test, over loopback HTTP, on a real database."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import aiohttp
 import asyncpg
 import pytest
 
-from clinic.telegram import texts
+from clinic import texts
 from clinic.telegram.botapi import BotApi
 from tests.fakes.bot_api import FakeBotApi
 from tests.test_reminders_dispatch import (
@@ -104,7 +104,8 @@ async def start_worker(
             process = await asyncio.create_subprocess_exec(
                 sys.executable,
                 "-m",
-                "clinic.reminders.worker",
+                "clinic",
+                "worker",
                 cwd=ROOT,
                 env=env,
                 stdin=asyncio.subprocess.DEVNULL,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from clinic.web.app import create_app
+from clinic.app import create_app
 from tests.conftest import Clock, make_settings
 
 

@@ -7,10 +7,10 @@ from datetime import UTC, date, datetime
 import asyncpg
 
 from clinic import db
-from clinic.booking import service
 from clinic.booking.cache import WeekCache, key_of
 from clinic.booking.models import BookingRequest, WeekSlots
-from clinic.users import service as users
+from clinic.booking.service import Bookings
+from clinic.users.service import Users
 from tests.conftest import Clock, make_settings, user
 
 MONDAY = date(2026, 11, 30)
@@ -64,12 +64,12 @@ async def test_anothers_booking_shows_within_the_ttl_and_ours_at_once(
     tz = make_settings(dsn).tz
     doctor = await conn.fetchval("SELECT id FROM doctors WHERE slug = 'volkov-igor'")
     pool = await db.create_pool(dsn, min_size=1, max_size=2)
+    database = db.Database.of(pool)
+    bookings = Bookings(database, tz=tz, clock=clock, cache=cache)
     try:
 
         async def thursday() -> list[str]:
-            found = await service.week_slots(
-                pool, doctor_id=doctor, week_of=None, tz=tz, now=clock(), cache=cache
-            )
+            found = await bookings.week_slots(doctor)
             return found.days[3].slots
 
         assert "09:00" in await thursday()
@@ -84,13 +84,11 @@ async def test_anothers_booking_shows_within_the_ttl_and_ours_at_once(
         timer.now += 1.0
         assert "09:00" not in await thursday()
         # This process books 10:00: gone at once.
-        await users.register(pool, user(6))
+        await Users(database).register(user(6))
         request = BookingRequest.model_validate(
             {"doctor_id": doctor, "date": "2026-12-03", "time": "10:00"}
         )
-        await service.create_booking(
-            pool, user_id=6, request=request, tz=tz, now=clock(), cache=cache
-        )
+        await bookings.create_booking(6, request)
         assert "10:00" not in await thursday()
     finally:
         await pool.close()

@@ -1,126 +1,86 @@
-"""REST handlers of booking: slots are public, bookings belong to the authenticated caller."""
+"""REST handlers of booking, on /api: slots are public, bookings belong to the caller."""
 
 from __future__ import annotations
 
 from aiohttp import web
 
-from clinic.booking import service
 from clinic.booking.models import Booking, BookingRequest, WeekSlots
-from clinic.web import keys
-from clinic.web.auth import authenticated_user
+from clinic.booking.service import Bookings
+from clinic.errors import BookingPast, NotFound, PatientBusy, SlotTaken, Unprocessable
+from clinic.web.auth import caller
 from clinic.web.io import INT8_MAX, json_response, path_id, query_date, read_model
 from clinic.web.openapi import Query, operation
 
-routes = web.RouteTableDef()
 
+def routes(bookings: Bookings) -> web.RouteTableDef:
+    table = web.RouteTableDef()
 
-@routes.get(r"/api/doctors/{id:[0-9]+}/slots")
-@operation(
-    summary="Free half-hour slots, Monday to Saturday of one week",
-    tag="booking",
-    response=WeekSlots,
-    errors=(404, 422),
-    query=(
-        Query(
-            "week_of",
-            "A day of the week wanted (default: today)",
-            {"type": "string", "format": "date"},
+    @table.get(r"/doctors/{id:[0-9]+}/slots")
+    @operation(
+        summary="Free half-hour slots, Monday to Saturday of one week",
+        tag="booking",
+        response=WeekSlots,
+        errors=(NotFound, Unprocessable),
+        query=(
+            Query(
+                "week_of",
+                "A day of the week wanted (default: today)",
+                {"type": "string", "format": "date"},
+            ),
         ),
-    ),
-)
-async def week_slots(request: web.Request) -> web.Response:
-    app = request.app
-    week = await service.week_slots(
-        app[keys.pool],
-        doctor_id=path_id(request),
-        week_of=query_date(request, "week_of"),
-        tz=app[keys.settings].tz,
-        now=app[keys.clock](),
-        cache=app[keys.week_cache],
     )
-    return json_response(week)
+    async def week_slots(request: web.Request) -> web.Response:
+        week_of = query_date(request, "week_of")
+        return json_response(await bookings.week_slots(path_id(request), week_of=week_of))
 
-
-@routes.post("/api/bookings")
-@operation(
-    summary="Book a slot for the caller",
-    tag="booking",
-    status=201,
-    body=BookingRequest,
-    response=Booking,
-    auth=True,
-    errors=(404, 409),
-)
-async def create_booking(request: web.Request) -> web.Response:
-    user = await authenticated_user(request)
-    body = await read_model(request, BookingRequest)
-    app = request.app
-    booking = await service.create_booking(
-        app[keys.pool],
-        user_id=user.id,
-        request=body,
-        tz=app[keys.settings].tz,
-        now=app[keys.clock](),
-        cache=app[keys.week_cache],
+    @table.post("/bookings")
+    @operation(
+        summary="Book a slot for the caller",
+        tag="booking",
+        status=201,
+        body=BookingRequest,
+        response=Booking,
+        auth=True,
+        errors=(NotFound, SlotTaken, PatientBusy),
     )
-    return json_response(booking, status=201)
+    async def create_booking(request: web.Request) -> web.Response:
+        body = await read_model(request, BookingRequest)
+        booking = await bookings.create_booking(caller(request).id, body)
+        return json_response(booking, status=201)
 
-
-@routes.get("/api/bookings")
-@operation(
-    summary="The caller's bookings, upcoming first",
-    tag="booking",
-    response=Booking,
-    many=True,
-    auth=True,
-)
-async def list_bookings(request: web.Request) -> web.Response:
-    user = await authenticated_user(request)
-    app = request.app
-    bookings = await service.list_bookings(
-        app[keys.pool], user_id=user.id, tz=app[keys.settings].tz, now=app[keys.clock]()
+    @table.get("/bookings")
+    @operation(
+        summary="The caller's bookings, upcoming first",
+        tag="booking",
+        response=Booking,
+        many=True,
+        auth=True,
     )
-    return json_response(bookings)
+    async def list_bookings(request: web.Request) -> web.Response:
+        return json_response(await bookings.list_bookings(caller(request).id))
 
-
-@routes.get(r"/api/bookings/{id:[0-9]+}")
-@operation(
-    summary="One of the caller's bookings",
-    tag="booking",
-    response=Booking,
-    auth=True,
-    errors=(404,),
-)
-async def get_booking(request: web.Request) -> web.Response:
-    user = await authenticated_user(request)
-    app = request.app
-    booking = await service.get_booking(
-        app[keys.pool],
-        user_id=user.id,
-        booking_id=path_id(request, limit=INT8_MAX),
-        tz=app[keys.settings].tz,
-        now=app[keys.clock](),
+    @table.get(r"/bookings/{id:[0-9]+}")
+    @operation(
+        summary="One of the caller's bookings",
+        tag="booking",
+        response=Booking,
+        auth=True,
+        errors=(NotFound,),
     )
-    return json_response(booking)
+    async def get_booking(request: web.Request) -> web.Response:
+        booking_id = path_id(request, limit=INT8_MAX)
+        return json_response(await bookings.get_booking(caller(request).id, booking_id))
 
-
-@routes.post(r"/api/bookings/{id:[0-9]+}/cancel")
-@operation(
-    summary="Cancel one of the caller's bookings",
-    tag="booking",
-    response=Booking,
-    auth=True,
-    errors=(404, 409),
-)
-async def cancel_booking(request: web.Request) -> web.Response:
-    user = await authenticated_user(request)
-    app = request.app
-    booking = await service.cancel_booking(
-        app[keys.pool],
-        user_id=user.id,
-        booking_id=path_id(request, limit=INT8_MAX),
-        tz=app[keys.settings].tz,
-        now=app[keys.clock](),
-        cache=app[keys.week_cache],
+    @table.post(r"/bookings/{id:[0-9]+}/cancel")
+    @operation(
+        summary="Cancel one of the caller's bookings",
+        tag="booking",
+        response=Booking,
+        auth=True,
+        errors=(NotFound, BookingPast),
     )
-    return json_response(booking)
+    async def cancel_booking(request: web.Request) -> web.Response:
+        booking_id = path_id(request, limit=INT8_MAX)
+        return json_response(await bookings.cancel_booking(caller(request).id, booking_id))
+
+    return table

@@ -5,8 +5,6 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-import asyncpg
-
 from clinic import db
 from clinic.booking import repo
 from clinic.booking.cache import WeekCache, key_of
@@ -33,6 +31,7 @@ from clinic.booking.slots import (
     week_start,
 )
 from clinic.catalog.models import full_name, photo_url
+from clinic.clock import Clock
 from clinic.errors import BookingPast, NotFound, Unprocessable
 from clinic.reminders import service as reminders
 from clinic.reminders.models import Reminder
@@ -66,144 +65,149 @@ def to_booking(
     )
 
 
-async def week_slots(
-    pool: asyncpg.Pool,
-    *,
-    doctor_id: int,
-    week_of: date | None,
-    tz: ZoneInfo,
-    now: datetime,
-    cache: WeekCache | None = None,
-) -> WeekSlots:
-    """Monday to Saturday of the week holding `week_of` (default: today), with free slots."""
-    today = now.astimezone(tz).date()
-    if week_of is not None and abs(week_of - today) > WEEK_OF_RANGE:
-        raise Unprocessable("week_of must lie within a year of today", field="week_of")
-    monday = week_start(week_of or today)
-    key = key_of(doctor_id, monday, now, tz)
-    if cache is not None and (cached := cache.get(key)) is not None:
-        return cached
-    days = [monday + timedelta(days=offset) for offset in range(len(WORKDAYS))]
-    starts, ends = day_bounds(days[0], days[-1], tz)
-    week = await repo.doctor_week(pool, doctor_id=doctor_id, starts=starts, ends=ends)
-    if week is None:
-        raise NotFound(f"Врач {doctor_id} не найден")
-    horizon = last_bookable_day(today)
-    out = []
-    for day in days:
-        free = [] if day > horizon else free_slots(day, week.hours, tz, now, week.booked)
-        out.append(
-            DaySlots(
-                date=day,
-                weekday=WEEKDAY_NAMES[day.weekday()],
-                weekday_short=WEEKDAY_SHORT[day.weekday()],
-                slots=free,
-                count=len(free),
+class Bookings:
+    """Slots and bookings, for the REST API and the bot alike: one object per app, with
+    the pool, the clinic's time zone, the clock and the cache of computed weeks inside.
+    Each write is one transaction; the database decides every race."""
+
+    def __init__(
+        self,
+        database: db.Database,
+        *,
+        tz: ZoneInfo,
+        clock: Clock,
+        cache: WeekCache | None = None,
+    ) -> None:
+        self._db = database
+        self.tz = tz
+        self._clock = clock
+        self._cache = cache
+
+    def now(self) -> datetime:
+        return self._clock()
+
+    async def week_slots(self, doctor_id: int, *, week_of: date | None = None) -> WeekSlots:
+        """Monday to Saturday of the week holding `week_of` (default: today), with free
+        slots."""
+        tz, now, cache = self.tz, self._clock(), self._cache
+        today = now.astimezone(tz).date()
+        if week_of is not None and abs(week_of - today) > WEEK_OF_RANGE:
+            raise Unprocessable("week_of must lie within a year of today", field="week_of")
+        monday = week_start(week_of or today)
+        key = key_of(doctor_id, monday, now, tz)
+        if cache is not None and (cached := cache.get(key)) is not None:
+            return cached
+        days = [monday + timedelta(days=offset) for offset in range(len(WORKDAYS))]
+        starts, ends = day_bounds(days[0], days[-1], tz)
+        week = await repo.doctor_week(self._db.pool, doctor_id=doctor_id, starts=starts, ends=ends)
+        if week is None:
+            raise NotFound(f"Врач {doctor_id} не найден")
+        horizon = last_bookable_day(today)
+        out = []
+        for day in days:
+            free = [] if day > horizon else free_slots(day, week.hours, tz, now, week.booked)
+            out.append(
+                DaySlots(
+                    date=day,
+                    weekday=WEEKDAY_NAMES[day.weekday()],
+                    weekday_short=WEEKDAY_SHORT[day.weekday()],
+                    slots=free,
+                    count=len(free),
+                )
             )
+        following = monday + timedelta(days=7)
+        computed = WeekSlots(
+            doctor_id=doctor_id,
+            week_start=monday,
+            prev_week=monday - timedelta(days=7) if monday > week_start(today) else None,
+            next_week=following if following <= horizon else None,
+            days=out,
         )
-    following = monday + timedelta(days=7)
-    computed = WeekSlots(
-        doctor_id=doctor_id,
-        week_start=monday,
-        prev_week=monday - timedelta(days=7) if monday > week_start(today) else None,
-        next_week=following if following <= horizon else None,
-        days=out,
-    )
-    if cache is not None:
-        cache.put(key, computed)
-    return computed
+        if cache is not None:
+            cache.put(key, computed)
+        return computed
 
-
-async def create_booking(
-    pool: asyncpg.Pool,
-    *,
-    user_id: int,
-    request: BookingRequest,
-    tz: ZoneInfo,
-    now: datetime,
-    cache: WeekCache | None = None,
-) -> Booking:
-    day, at = request.date, request.time
-    today = now.astimezone(tz).date()
-    if day < today:
-        raise Unprocessable("Этот день уже прошёл", field="date")
-    if day > last_bookable_day(today):
-        raise Unprocessable(f"Запись открыта на {HORIZON_DAYS} дней вперёд", field="date")
-    if not on_grid(at):
-        raise Unprocessable(
-            "Приём начинается в :00 или :30, например 09:00 или 09:30", field="time"
+    async def create_booking(self, user_id: int, request: BookingRequest) -> Booking:
+        """Books the slot for the user, with its reminders, in one transaction."""
+        tz, now = self.tz, self._clock()
+        day, at = request.date, request.time
+        today = now.astimezone(tz).date()
+        if day < today:
+            raise Unprocessable("Этот день уже прошёл", field="date")
+        if day > last_bookable_day(today):
+            raise Unprocessable(f"Запись открыта на {HORIZON_DAYS} дней вперёд", field="date")
+        if not on_grid(at):
+            raise Unprocessable(
+                "Приём начинается в :00 или :30, например 09:00 или 09:30", field="time"
+            )
+        starts, ends = day_bounds(day, day, tz)
+        week = await repo.doctor_week(
+            self._db.pool, doctor_id=request.doctor_id, starts=starts, ends=ends
         )
-    starts, ends = day_bounds(day, day, tz)
-    week = await repo.doctor_week(pool, doctor_id=request.doctor_id, starts=starts, ends=ends)
-    if week is None:
-        raise NotFound(f"Врач {request.doctor_id} не найден")
-    span = week.hours.get(day.isoweekday()) if day.isoweekday() in WORKDAYS else None
-    if span is None:
-        raise Unprocessable("Врач не принимает в этот день", field="date")
-    if at not in set(grid_times(*span)):
-        hours = f"{span[0]:%H:%M}–{span[1]:%H:%M}"
-        raise Unprocessable(f"В этот день врач принимает {hours}", field="time")
-    starts_at = to_instant(day, at, tz)
-    if starts_at is None:
-        raise Unprocessable("Этого времени нет: в этот день переводят часы", field="time")
-    if starts_at <= now:
-        raise Unprocessable("Это время уже прошло", field="time")
-    async with db.transaction(pool) as conn:
-        row = await repo.insert_booking(
-            conn,
-            doctor_id=request.doctor_id,
-            user_id=user_id,
-            starts_at=starts_at,
-            ends_at=starts_at + SLOT,
+        if week is None:
+            raise NotFound(f"Врач {request.doctor_id} не найден")
+        span = week.hours.get(day.isoweekday()) if day.isoweekday() in WORKDAYS else None
+        if span is None:
+            raise Unprocessable("Врач не принимает в этот день", field="date")
+        if at not in set(grid_times(*span)):
+            hours = f"{span[0]:%H:%M}–{span[1]:%H:%M}"
+            raise Unprocessable(f"В этот день врач принимает {hours}", field="time")
+        starts_at = to_instant(day, at, tz)
+        if starts_at is None:
+            raise Unprocessable("Этого времени нет: в этот день переводят часы", field="time")
+        if starts_at <= now:
+            raise Unprocessable("Это время уже прошло", field="time")
+        async with self._db.transaction() as conn:
+            row = await repo.insert_booking(
+                conn,
+                doctor_id=request.doctor_id,
+                user_id=user_id,
+                starts_at=starts_at,
+                ends_at=starts_at + SLOT,
+            )
+            planned = await reminders.plan(
+                conn, booking_id=row.id, chat_id=user_id, starts_at=row.starts_at
+            )
+        self._forget(row.doctor_id)
+        return to_booking(row, tz=tz, now=now, planned=planned)
+
+    async def list_bookings(self, user_id: int) -> list[Booking]:
+        now = self._clock()
+        rows = await repo.list_user_bookings(
+            self._db.pool, user_id=user_id, now=now, max_rows=MAX_LISTED
         )
-        planned = await reminders.plan(
-            conn, booking_id=row.id, chat_id=user_id, starts_at=row.starts_at
-        )
-    if cache is not None:
-        cache.forget(row.doctor_id)
-    return to_booking(row, tz=tz, now=now, planned=planned)
+        return [to_booking(row, tz=self.tz, now=now) for row in rows]
 
+    async def upcoming(self, user_id: int) -> list[Booking]:
+        return [b for b in await self.list_bookings(user_id) if b.upcoming]
 
-async def list_bookings(
-    pool: asyncpg.Pool, *, user_id: int, tz: ZoneInfo, now: datetime
-) -> list[Booking]:
-    rows = await repo.list_user_bookings(pool, user_id=user_id, now=now, max_rows=MAX_LISTED)
-    return [to_booking(row, tz=tz, now=now) for row in rows]
-
-
-async def get_booking(
-    pool: asyncpg.Pool, *, user_id: int, booking_id: int, tz: ZoneInfo, now: datetime
-) -> Booking:
-    async with pool.acquire() as conn:
-        row = await repo.get_user_booking(conn, booking_id=booking_id, user_id=user_id)
-        if row is None:
-            raise NotFound("Запись не найдена")
-        planned = await reminders.booking_reminders(conn, booking_id=row.id)
-    return to_booking(row, tz=tz, now=now, planned=planned)
-
-
-async def cancel_booking(
-    pool: asyncpg.Pool,
-    *,
-    user_id: int,
-    booking_id: int,
-    tz: ZoneInfo,
-    now: datetime,
-    cache: WeekCache | None = None,
-) -> Booking:
-    """Cancels the user's own upcoming booking and its pending reminders, together;
-    cancelling a cancelled one is a no-op."""
-    async with db.transaction(pool) as conn:
-        row = await repo.cancel_booking(conn, booking_id=booking_id, user_id=user_id, now=now)
-        if row is None:
+    async def get_booking(self, user_id: int, booking_id: int) -> Booking:
+        now = self._clock()
+        async with self._db.pool.acquire() as conn:
             row = await repo.get_user_booking(conn, booking_id=booking_id, user_id=user_id)
             if row is None:
                 raise NotFound("Запись не найдена")
-            if row.status != "cancelled":
-                raise BookingPast("Приём уже начался или прошёл, его нельзя отменить")
-        else:
-            await reminders.cancel_pending(conn, booking_id=row.id)
-        planned = await reminders.booking_reminders(conn, booking_id=row.id)
-    if cache is not None:
-        cache.forget(row.doctor_id)
-    return to_booking(row, tz=tz, now=now, planned=planned)
+            planned = await reminders.booking_reminders(conn, booking_id=row.id)
+        return to_booking(row, tz=self.tz, now=now, planned=planned)
+
+    async def cancel_booking(self, user_id: int, booking_id: int) -> Booking:
+        """Cancels the user's own upcoming booking and its pending reminders, together;
+        cancelling a cancelled one is a no-op."""
+        now = self._clock()
+        async with self._db.transaction() as conn:
+            row = await repo.cancel_booking(conn, booking_id=booking_id, user_id=user_id, now=now)
+            if row is None:
+                row = await repo.get_user_booking(conn, booking_id=booking_id, user_id=user_id)
+                if row is None:
+                    raise NotFound("Запись не найдена")
+                if row.status != "cancelled":
+                    raise BookingPast("Приём уже начался или прошёл, его нельзя отменить")
+            else:
+                await reminders.cancel_pending(conn, booking_id=row.id)
+            planned = await reminders.booking_reminders(conn, booking_id=row.id)
+        self._forget(row.doctor_id)
+        return to_booking(row, tz=self.tz, now=now, planned=planned)
+
+    def _forget(self, doctor_id: int) -> None:
+        if self._cache is not None:
+            self._cache.forget(doctor_id)

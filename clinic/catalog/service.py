@@ -15,30 +15,33 @@ DEMO_CATALOG = Path(__file__).resolve().parent / "demo" / "catalog.json"
 DEMO_PHOTOS = DEMO_CATALOG.parent / "photos"
 
 
-async def list_specializations(pool: asyncpg.Pool, *, search: str | None) -> list[Specialization]:
-    search = search.strip() if search else None
-    return await repo.list_specializations(pool, search=search or None)
+class Catalog:
+    """Specializations and doctors, as the API and the bot read them."""
 
+    def __init__(self, database: db.Database) -> None:
+        self._db = database
 
-async def get_specialization(pool: asyncpg.Pool, *, specialization_id: int) -> Specialization:
-    found = await repo.get_specialization(pool, specialization_id=specialization_id)
-    if found is None:
-        raise NotFound(f"Специализация {specialization_id} не найдена")
-    return found
+    async def specializations(self, *, search: str | None) -> list[Specialization]:
+        search = search.strip() if search else None
+        return await repo.list_specializations(self._db.pool, search=search or None)
 
+    async def specialization(self, specialization_id: int) -> Specialization:
+        found = await repo.get_specialization(self._db.pool, specialization_id=specialization_id)
+        if found is None:
+            raise NotFound(f"Специализация {specialization_id} не найдена")
+        return found
 
-async def list_doctors(pool: asyncpg.Pool, *, specialization_id: int) -> list[Doctor]:
-    doctors = await repo.list_doctors(pool, specialization_id=specialization_id)
-    if not doctors:
-        await get_specialization(pool, specialization_id=specialization_id)
-    return doctors
+    async def doctors(self, specialization_id: int) -> list[Doctor]:
+        doctors = await repo.list_doctors(self._db.pool, specialization_id=specialization_id)
+        if not doctors:
+            await self.specialization(specialization_id)
+        return doctors
 
-
-async def get_doctor(pool: asyncpg.Pool, *, doctor_id: int) -> Doctor:
-    found = await repo.get_doctor(pool, doctor_id=doctor_id)
-    if found is None:
-        raise NotFound(f"Врач {doctor_id} не найден")
-    return found
+    async def doctor(self, doctor_id: int) -> Doctor:
+        found = await repo.get_doctor(self._db.pool, doctor_id=doctor_id)
+        if found is None:
+            raise NotFound(f"Врач {doctor_id} не найден")
+        return found
 
 
 def read_demo_catalog(path: Path = DEMO_CATALOG) -> SeedCatalog:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal, NamedTuple
 
 from pydantic import BaseModel
 
@@ -53,3 +54,14 @@ class Outcome:
 
 SENT = Outcome("sent")
 RELEASED = Outcome("pending", refund=1)
+
+
+class Outgoing(NamedTuple):
+    """A rendered message: what the dispatcher sends to the row's chat."""
+
+    text: str
+    reply_markup: dict[str, Any] | None = None
+
+
+# How one kind of row reads: each area that plans a kind gives the dispatcher one.
+Render = Callable[[ClaimedNotification], Outgoing]

@@ -1,11 +1,9 @@
-"""Typed wrappers over sql/reminders.sql, and the LISTEN connection that wakes dispatchers."""
+"""Typed wrappers over sql/reminders.sql."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
-
-import asyncpg
 
 from clinic.db import Executor
 from clinic.reminders.models import ClaimedNotification, Reminder
@@ -93,24 +91,3 @@ async def purge_done(db: Executor, *, retention_seconds: float, max_rows: int) -
 
 async def purge_chat_pace(db: Executor) -> None:
     await db.execute(q("reminders.purge_chat_pace"))
-
-
-async def listen(
-    dsn: str, *, channel: str, on_notify: Callable[[], None], on_lost: Callable[[], None]
-) -> asyncpg.Connection:
-    """A connection of its own (not the pool's) LISTENing on `channel`.
-
-    `on_notify` runs on every notification, `on_lost` once when the connection drops.
-    """
-    conn = await asyncpg.connect(dsn, timeout=10)
-    try:
-        conn.add_termination_listener(lambda _conn: on_lost())
-        await conn.add_listener(channel, lambda *_args: on_notify())
-    except BaseException:
-        await conn.close()
-        raise
-    return conn
-
-
-async def listener_alive(conn: asyncpg.Connection) -> None:
-    await conn.fetchval(q("reminders.listener_alive"))

@@ -1,17 +1,21 @@
 """Planning reminders with a booking and cancelling them with it, inside the caller's
-transaction, so a booking and its reminders are written (or not) together."""
+transaction, so a booking and its reminders are written (or not) together; and the job
+table's claim / settle cycle, for the dispatcher."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 import asyncpg
 
+from clinic import db
 from clinic.reminders import repo
-from clinic.reminders.models import Reminder
+from clinic.reminders.models import ClaimedNotification, Outcome, Reminder
 
 # Dispatchers LISTEN here; planning NOTIFYs it, so they wake when the booking commits.
 CHANNEL = "clinic_notifications"
+BLOCKED = "the user blocked the bot"
 
 
 async def plan(
@@ -31,3 +35,76 @@ async def cancel_pending(conn: asyncpg.Connection, *, booking_id: int) -> int:
 
 async def booking_reminders(conn: asyncpg.Connection, *, booking_id: int) -> list[Reminder]:
     return await repo.booking_reminders(conn, booking_id=booking_id)
+
+
+class JobTable:
+    """The dispatcher's side of the `notifications` table; every time is the database's."""
+
+    channel = CHANNEL
+
+    def __init__(self, database: db.Database) -> None:
+        self._db = database
+
+    async def claim(
+        self,
+        *,
+        batch: int,
+        lease_seconds: float,
+        rate: float,
+        burst: float,
+        chat_interval_seconds: float,
+    ) -> list[ClaimedNotification]:
+        return await repo.claim_due(
+            self._db.pool,
+            batch=batch,
+            lease_seconds=lease_seconds,
+            rate=rate,
+            burst=burst,
+            chat_interval_seconds=chat_interval_seconds,
+        )
+
+    async def settle(
+        self,
+        results: Sequence[tuple[ClaimedNotification, Outcome]],
+        *,
+        chat_interval_seconds: float,
+    ) -> set[int]:
+        """Records a batch's outcomes in one statement; 403s also block their users and
+        cancel the rest of their messages, in the same transaction. Returns the ids whose
+        lease was still held."""
+        blocked = sorted({row.chat_id for row, outcome in results if outcome.blocked})
+        async with self._db.transaction() as conn:
+            settled = await repo.settle(
+                conn,
+                ids=[row.id for row, _ in results],
+                leases=[row.leased_until for row, _ in results],
+                statuses=[outcome.status for _, outcome in results],
+                delays=[outcome.delay for _, outcome in results],
+                refunds=[outcome.refund for _, outcome in results],
+                errors=[outcome.error for _, outcome in results],
+                chat_interval_seconds=chat_interval_seconds,
+            )
+            if blocked:
+                await repo.block_users(conn, chat_ids=blocked)
+                await repo.cancel_chats_pending(conn, chat_ids=blocked, error=BLOCKED)
+        return settled
+
+    async def slow_down(self, *, retry_after: float, rate: float, burst: float) -> None:
+        await repo.slow_down(self._db.pool, retry_after=retry_after, rate=rate, burst=burst)
+
+    async def next_due(self) -> float | None:
+        return await repo.next_due(self._db.pool)
+
+    async def purge(self, *, retention_seconds: float, chunk: int) -> int:
+        """Deletes sent and cancelled rows past retention, `chunk` at a time; returns how
+        many, and forgets per-chat pacing that holds nothing back."""
+        total = 0
+        while True:
+            deleted = await repo.purge_done(
+                self._db.pool, retention_seconds=retention_seconds, max_rows=chunk
+            )
+            total += deleted
+            if deleted < chunk:
+                break
+        await repo.purge_chat_pace(self._db.pool)
+        return total

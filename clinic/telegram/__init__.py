@@ -1,1 +1,2 @@
-"""Telegram: the Bot API client, the bot's handlers and its keyboards."""
+"""Telegram's side of the wire: the Bot API client, the demo outbox, Telegram's objects,
+and the bot's callback data and inline keyboards as pure builders."""

@@ -9,7 +9,6 @@ never puts a URL, or anything that may contain one, into an exception or a log.
 
 from __future__ import annotations
 
-import html
 from typing import Any, Final
 
 import aiohttp
@@ -23,7 +22,6 @@ __all__ = [
     "RateLimited",
     "ServerError",
     "TransportError",
-    "escape",
 ]
 
 _JSON_HEADERS: Final = {"Content-Type": "application/json"}
@@ -68,11 +66,6 @@ class ServerError(BotApiError):
 
 class TransportError(BotApiError):
     """No usable answer: connection error, timeout, or a body that is not the JSON envelope."""
-
-
-def escape(text: str) -> str:
-    """Escape a user-provided value for a message sent with parse_mode="HTML"."""
-    return html.escape(text, quote=False)
 
 
 class BotApi:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from clinic.telegram import texts
+from clinic import texts
 from clinic.telegram.callbacks import Callback
 
 Markup = dict[str, Any]

@@ -1,10 +1,26 @@
-"""The parts of Telegram's Update objects the bot reads; everything else is ignored."""
+"""Telegram's objects as the app reads them: a user (from a MiniApp's initData or a bot
+update), and the parts of Update objects the bot reads; everything else is ignored."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from clinic.users.models import TelegramUser
+
+class TelegramUser(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    id: int = Field(gt=0, lt=2**63)
+    first_name: str = Field(max_length=256)
+    last_name: str | None = Field(default=None, max_length=256)
+    username: str | None = Field(default=None, max_length=64)
+    language_code: str | None = Field(default=None, max_length=35)
+    is_premium: bool = False
+
+    @field_validator("first_name", "last_name", "username", "language_code")
+    @classmethod
+    def _no_nul(cls, value: str | None) -> str | None:
+        # PostgreSQL text cannot hold NUL; a name with one is stored without it.
+        return value.replace("\x00", "") if value else value
 
 
 class _Telegram(BaseModel):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from clinic.db import Executor
 from clinic.sql import q
-from clinic.users.models import TelegramUser
+from clinic.telegram.models import TelegramUser
 
 
 async def upsert_user(db: Executor, *, user: TelegramUser) -> None:

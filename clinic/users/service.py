@@ -1,25 +1,29 @@
-"""Registering users, once per process for each version of their names."""
+"""Telegram users: registered when they open the MiniApp or write to the bot, once per
+process for each version of their names; blocked when they block the bot."""
 
 from __future__ import annotations
 
 from collections import OrderedDict
 
-import asyncpg
-
 from clinic import db
+from clinic.telegram.models import TelegramUser
 from clinic.users import repo
-from clinic.users.models import TelegramUser
+
+# The patient a plain browser acts as in demo mode (no bot token).
+DEMO_USER = TelegramUser(
+    id=700_000_001, first_name="Гость", last_name="Демо", username=None, language_code="ru"
+)
 
 
-class Registry:
+class Users:
     """Upserts a user the first time this process sees them (or sees new names).
 
     Every authenticated request calls `ensure`; the bounded memory of what was already
     written keeps that from being a write per request.
     """
 
-    def __init__(self, pool: asyncpg.Pool, *, capacity: int = 10_000) -> None:
-        self._pool = pool
+    def __init__(self, database: db.Database, *, capacity: int = 10_000) -> None:
+        self._db = database
         self._capacity = capacity
         self._seen: OrderedDict[TelegramUser, None] = OrderedDict()
 
@@ -27,28 +31,19 @@ class Registry:
         if user in self._seen:
             self._seen.move_to_end(user)
             return
-        await register(self._pool, user)
+        await self.register(user)
         self._seen[user] = None
         if len(self._seen) > self._capacity:
             self._seen.popitem(last=False)
 
+    async def register(self, user: TelegramUser) -> None:
+        await repo.upsert_user(self._db.pool, user=user)
 
-async def register(pool: asyncpg.Pool, user: TelegramUser) -> None:
-    await repo.upsert_user(pool, user=user)
+    async def register_from_chat(self, user: TelegramUser) -> None:
+        """A user who wrote to the bot: registered, and no longer counted as blocking it."""
+        async with self._db.transaction() as conn:
+            await repo.upsert_user(conn, user=user)
+            await repo.set_blocked(conn, telegram_id=user.id, blocked=False)
 
-
-async def register_from_chat(pool: asyncpg.Pool, user: TelegramUser) -> None:
-    """A user who wrote to the bot: registered, and no longer counted as blocking it."""
-    async with db.transaction(pool) as conn:
-        await repo.upsert_user(conn, user=user)
-        await repo.set_blocked(conn, telegram_id=user.id, blocked=False)
-
-
-async def set_blocked(pool: asyncpg.Pool, *, telegram_id: int, blocked: bool) -> None:
-    await repo.set_blocked(pool, telegram_id=telegram_id, blocked=blocked)
-
-
-# The patient a plain browser acts as in demo mode (no bot token).
-DEMO_USER = TelegramUser(
-    id=700_000_001, first_name="Гость", last_name="Демо", username=None, language_code="ru"
-)
+    async def set_blocked(self, *, telegram_id: int, blocked: bool) -> None:
+        await repo.set_blocked(self._db.pool, telegram_id=telegram_id, blocked=blocked)

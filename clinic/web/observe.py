@@ -9,9 +9,10 @@ import uuid
 
 from aiohttp import web
 
+from clinic.db import Database
 from clinic.logs import request_id
-from clinic.web import keys
-from clinic.web.problems import Handler
+from clinic.metrics import Metrics
+from clinic.web.problems import Handler, Middleware
 
 log = logging.getLogger("clinic.request")
 
@@ -34,15 +35,26 @@ def route_of(request: web.Request) -> str:
     return resource.canonical
 
 
-@web.middleware
-async def observe(request: web.Request, handler: Handler) -> web.StreamResponse:
+def observe(metrics: Metrics, database: Database) -> Middleware:
+    """The root application's outermost middleware."""
+
+    @web.middleware
+    async def observed(request: web.Request, handler: Handler) -> web.StreamResponse:
+        return await _observe(request, handler, metrics, database)
+
+    return observed
+
+
+async def _observe(
+    request: web.Request, handler: Handler, metrics: Metrics, database: Database
+) -> web.StreamResponse:
     given = request.headers.get(REQUEST_ID, "")
     rid = given if _GIVEN_ID.fullmatch(given) else uuid.uuid4().hex
     token = request_id.set(rid)
-    metrics = request.app[keys.metrics]
-    pool = request.app.get(keys.pool)
-    if pool is not None and pool.get_idle_size() == 0 and pool.get_size() >= pool.get_max_size():
-        metrics.pool_waits.inc()
+    if database.is_open:
+        pool = database.pool
+        if pool.get_idle_size() == 0 and pool.get_size() >= pool.get_max_size():
+            metrics.pool_waits.inc()
     started = time.perf_counter()
     status = 500
     try:

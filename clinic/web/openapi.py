@@ -1,34 +1,43 @@
-"""The OpenAPI 3.1 document, built from the routes of the running app and the pydantic
-models their handlers declare with @operation. A route without a declaration is left
-out, and a test checks that none is."""
+"""The OpenAPI 3.1 document, built from the routes of the running app (its
+sub-applications included) and the pydantic models their handlers declare with
+@operation. A route without a declaration is left out, and a test checks that none is.
+
+Error responses come from the error classes: a handler lists the ClinicErrors it may
+raise, and each status is described by the codes of those classes.
+"""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections import defaultdict
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+import orjson
 from aiohttp import web
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from clinic.web import keys
+from clinic.errors import (
+    BodyTooLarge,
+    ClinicError,
+    DatabaseUnavailable,
+    InitDataExpired,
+    InitDataInvalid,
+    InitDataMissing,
+    MalformedBody,
+    Unprocessable,
+)
 
 F = TypeVar("F", bound=Callable[..., Any])
 REF = "#/components/schemas/{model}"
 _PATH_PARAM = re.compile(r"{(\w+)}")
 DATABASE_TAGS = {"catalog", "booking", "users", "telegram"}
 
-ERROR_TEXT = {
-    400: "Malformed request",
-    401: "Missing, invalid or expired initData",
-    404: "Not found",
-    409: "Conflict",
-    413: "Body too large",
-    422: "Invalid input",
-    503: "Unavailable: the database does not answer (or the page is not built)",
-}
+# What every route of a kind may answer, whatever its handler raises.
+AUTH_ERRORS: tuple[type[ClinicError], ...] = (InitDataMissing, InitDataInvalid, InitDataExpired)
+BODY_ERRORS: tuple[type[ClinicError], ...] = (MalformedBody, BodyTooLarge, Unprocessable)
 
 
 class FieldError(BaseModel):
@@ -63,13 +72,14 @@ class Operation:
     status: int = 200
     body: type[BaseModel] | None = None
     auth: bool = False
-    errors: tuple[int, ...] = ()
+    errors: tuple[type[ClinicError], ...] = ()
     query: tuple[Query, ...] = ()
     content_type: str = "application/json"
 
 
 def operation(**declared: Any) -> Callable[[F], F]:
-    """Declares what a handler takes and returns, for the document."""
+    """Declares what a handler takes and returns, for the document (and, with
+    `auth=True`, for the /api middleware that verifies the caller)."""
 
     def attach(handler: F) -> F:
         handler.__openapi__ = Operation(**declared)  # type: ignore[attr-defined]
@@ -90,6 +100,12 @@ def _json(schema: dict[str, Any]) -> dict[str, Any]:
 def _ref(model: type[BaseModel], many: bool = False) -> dict[str, Any]:
     ref = {"$ref": REF.format(model=model.__name__)}
     return {"type": "array", "items": ref} if many else ref
+
+
+def describe(errors: set[type[ClinicError]]) -> str:
+    """One status's description: its codes with their titles, e.g. "`slot_taken`: ..."."""
+    by_code = {cls.code: cls.title for cls in errors}
+    return "; ".join(f"`{code}`: {title}" for code, title in sorted(by_code.items()))
 
 
 def _operation(op: Operation, path: str) -> dict[str, Any]:
@@ -120,21 +136,34 @@ def _operation(op: Operation, path: str) -> dict[str, Any]:
         content = {op.content_type: {"schema": {"type": "string"}}}
     responses: dict[str, Any] = {str(op.status): {"description": "OK", "content": content}}
     problem = {"application/problem+json": {"schema": _ref(Problem)}}
-    codes = set(op.errors) | ({401} if op.auth else set()) | ({400, 413, 422} if op.body else set())
-    if op.tag in DATABASE_TAGS:
-        codes.add(503)
-    for code in sorted(codes):
-        responses[str(code)] = {"description": ERROR_TEXT[code], "content": problem}
+    raised = set(op.errors)
+    raised |= set(AUTH_ERRORS) if op.auth else set()
+    raised |= set(BODY_ERRORS) if op.body else set()
+    raised |= {DatabaseUnavailable} if op.tag in DATABASE_TAGS else set()
+    by_status: dict[int, set[type[ClinicError]]] = defaultdict(set)
+    for error in raised:
+        by_status[error.status].add(error)
+    for status in sorted(by_status):
+        responses[str(status)] = {"description": describe(by_status[status]), "content": problem}
     doc["responses"] = responses
     if op.auth:
         doc["security"] = [{"tma": []}]
     return doc
 
 
-def build(app: web.Application) -> dict[str, Any]:
+def routes_of(app: web.Application) -> Iterator[web.AbstractRoute]:
+    """Every route of the app and of its sub-applications (their paths prefixed)."""
+    for resource in app.router.resources():
+        if isinstance(resource, web.PrefixedSubAppResource):
+            yield from routes_of(resource.get_info()["app"])
+        else:
+            yield from resource
+
+
+def build(app: web.Application, *, public_url: str | None) -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
     models: set[type[BaseModel]] = {Problem}
-    for route in app.router.routes():
+    for route in routes_of(app):
         op = declared(route.handler)
         if op is None or route.resource is None or route.method == "HEAD":
             continue
@@ -145,7 +174,6 @@ def build(app: web.Application) -> dict[str, Any]:
         [(m, "serialization") for m in sorted(models, key=lambda m: m.__name__)],
         ref_template=REF,
     )
-    settings = app[keys.settings]
     return {
         "openapi": "3.1.0",
         "info": {
@@ -155,7 +183,7 @@ def build(app: web.Application) -> dict[str, Any]:
             "application/problem+json. Authenticated calls send the MiniApp's initData: "
             "`Authorization: tma <initData>`.",
         },
-        "servers": [{"url": settings.public_url or "/"}],
+        "servers": [{"url": public_url or "/"}],
         "paths": dict(sorted(paths.items())),
         "components": {
             "schemas": schemas.get("$defs", {}),
@@ -171,14 +199,18 @@ def build(app: web.Application) -> dict[str, Any]:
     }
 
 
-routes = web.RouteTableDef()
+def routes(*, public_url: str | None) -> web.RouteTableDef:
+    """GET /openapi.json, for the /api sub-application: the whole app's document, built
+    on the first call (the routes are final by then) and kept."""
+    table = web.RouteTableDef()
+    built: list[bytes] = []
 
+    @table.get("/openapi.json")
+    @operation(summary="This document", tag="docs", content_type="application/json")
+    async def openapi_json(request: web.Request) -> web.Response:
+        if not built:
+            root = request.match_info.apps[0]
+            built.append(orjson.dumps(build(root, public_url=public_url)))
+        return web.Response(body=built[0], content_type="application/json")
 
-@routes.get("/api/openapi.json")
-@operation(summary="This document", tag="docs", content_type="application/json")
-async def openapi_json(request: web.Request) -> web.Response:
-    return web.json_response(request.app[keys.openapi])
-
-
-async def build_on_startup(app: web.Application) -> None:
-    app[keys.openapi] = build(app)
+    return table

@@ -9,6 +9,7 @@ from typing import Any
 import asyncpg
 import orjson
 from aiohttp import web
+from aiohttp.typedefs import Middleware as Middleware
 from pydantic import ValidationError
 
 from clinic.errors import ClinicError

@@ -1,4 +1,11 @@
-"""The built MiniApp at `/` (history-mode fallback to index.html) and the doctors' photos."""
+"""The built MiniApp and the doctors' photos, on the root application; the API
+reference page, on /api.
+
+The MiniApp's pages are its router's sections (`/`, `/doctors/3`, `/bookings`...): each
+answers index.html, and the router draws the page. A top-level file of the build
+(`/favicon.svg`) and the hashed assets under `/assets/` are served as files. Any other
+path is a 404: /api, /telegram and /demo are sub-applications of their own.
+"""
 
 from __future__ import annotations
 
@@ -6,16 +13,12 @@ from pathlib import Path
 
 from aiohttp import web
 
-from clinic.errors import ClinicError
+from clinic.errors import NotBuilt
 from clinic.web.openapi import operation
+from clinic.web.problems import Handler
 
-
-class NotBuilt(ClinicError):
-    status = 503
-    code = "not_built"
-    title = "Not built"
-
-
+# The first path segments of the MiniApp's routes (miniapp/src/router.ts).
+PAGES = ("specializations", "doctors", "bookings", "staff")
 IMMUTABLE = "public, max-age=31536000, immutable"
 NOT_BUILT = """<!doctype html><html lang="ru"><meta charset="utf-8"><title>Клиника</title>
 <p>MiniApp ещё не собран: выполните <code>make miniapp</code>.
@@ -32,38 +35,47 @@ def add_photos(app: web.Application, photos: Path) -> None:
     app.on_response_prepare.append(cache_photos)
 
 
-def add_api_docs(app: web.Application, dist: Path) -> None:
-    """GET /api/docs: the API reference page of the MiniApp's build (Swagger UI from npm)."""
+def docs_routes(dist: Path) -> web.RouteTableDef:
+    """GET /docs on /api: the API reference page of the MiniApp's build (Swagger UI)."""
     page = dist.resolve() / "docs.html"
+    table = web.RouteTableDef()
 
+    @table.get("/docs")
     @operation(
         summary="The API reference, to read in a browser",
         tag="docs",
         content_type="text/html",
-        errors=(503,),
+        errors=(NotBuilt,),
     )
     async def api_docs(request: web.Request) -> web.StreamResponse:
         if not page.is_file():
             raise NotBuilt("The API reference is not built: run `make miniapp`")
         return web.FileResponse(page, headers={"Cache-Control": "no-cache"})
 
-    app.router.add_get("/api/docs", api_docs)
+    return table
 
 
 def add_miniapp(app: web.Application, dist: Path) -> None:
-    """Registers the catch-all route; add it after every other route."""
     root = dist.resolve()
+    index = root / "index.html"
 
-    async def miniapp(request: web.Request) -> web.StreamResponse:
-        tail = request.match_info["tail"]
-        index = root / "index.html"
+    async def page(request: web.Request) -> web.StreamResponse:
         if not index.is_file():
             return web.Response(text=NOT_BUILT, content_type="text/html", status=503)
-        target = (root / tail).resolve()
-        if tail and target.is_relative_to(root) and target.is_file():
-            cache = IMMUTABLE if target.parent.name == "assets" else "no-cache"
-            return web.FileResponse(target, headers={"Cache-Control": cache})
         return web.FileResponse(index, headers={"Cache-Control": "no-cache"})
 
-    # Everything but the API's, the bot's and the demo's own prefixes, which stay 404.
-    app.router.add_get(r"/{tail:(?!(api|telegram|demo)(/|$)).*}", miniapp, name="miniapp")
+    def file_in(folder: Path, cache: str) -> Handler:
+        async def serve(request: web.Request) -> web.StreamResponse:
+            target = (folder / request.match_info["name"]).resolve()
+            if not (target.is_relative_to(folder) and target.is_file()):
+                raise web.HTTPNotFound()
+            return web.FileResponse(target, headers={"Cache-Control": cache})
+
+        return serve
+
+    app.router.add_get("/", page, name="miniapp")
+    for section in PAGES:
+        app.router.add_get(f"/{section}", page)
+        app.router.add_get(f"/{section}/{{tail:.*}}", page)
+    app.router.add_get("/assets/{name:.+}", file_in(root / "assets", IMMUTABLE))
+    app.router.add_get(r"/{name:[^/]+\.[A-Za-z0-9]+}", file_in(root, "no-cache"))

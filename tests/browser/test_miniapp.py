@@ -26,9 +26,9 @@ import asyncpg
 import pytest
 from aiohttp.test_utils import TestServer
 
-from clinic.users import initdata
+from clinic.app import create_app
 from clinic.users.service import DEMO_USER
-from clinic.web.app import create_app
+from clinic.web import initdata
 from tests.conftest import BOT_TOKEN, ROOT, Clock, auth, make_settings, user
 
 CHROMIUM = Path("/usr/bin/chromium")

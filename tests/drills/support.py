@@ -29,12 +29,11 @@ import asyncpg
 import psycopg
 from psycopg import sql
 
-from clinic import migrate
+from clinic import migrate, texts
 from clinic.catalog import service as catalog
 from clinic.reminders import service as reminders
-from clinic.telegram import texts
-from clinic.users import initdata
-from clinic.users.models import TelegramUser
+from clinic.telegram.models import TelegramUser
+from clinic.web import initdata
 
 ROOT = Path(__file__).resolve().parents[2]
 BOT_TOKEN = "424242:DRILL-token-for-the-clinic-fault-drills"

@@ -52,9 +52,9 @@ import aiohttp
 import asyncpg
 import pytest
 
+from clinic import texts
 from clinic.config import Settings
-from clinic.telegram import texts
-from clinic.telegram.webhook import SECRET_HEADER
+from clinic.web.auth import SECRET_HEADER
 from tests.drills.support import (
     BOT_TOKEN,
     MACHINE_POSTGRES,

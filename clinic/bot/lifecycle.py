@@ -15,16 +15,18 @@ from datetime import timedelta
 from typing import Any
 
 import aiohttp
-from aiohttp import web
 
+from clinic import db, texts
+from clinic.booking.service import Bookings
+from clinic.bot import repo
+from clinic.bot.context import BotContext
+from clinic.bot.intake import Intake
+from clinic.bot.polling import ALLOWED_UPDATES, poll
 from clinic.config import Settings
-from clinic.telegram import repo, texts
+from clinic.metrics import Metrics
 from clinic.telegram.botapi import BotApi, BotApiError
-from clinic.telegram.context import BotContext
-from clinic.telegram.intake import Intake
 from clinic.telegram.outbox import DemoOutbox, Sender
-from clinic.telegram.polling import ALLOWED_UPDATES, poll
-from clinic.web import keys
+from clinic.users.service import Users
 
 log = logging.getLogger("clinic.telegram")
 
@@ -79,7 +81,7 @@ async def tell_admins(api: BotApi, settings: Settings, text: str) -> None:
 async def purge_updates_now_and_then(intake: Intake) -> None:
     while True:
         try:
-            await repo.purge_updates(intake.ctx.pool, retention=UPDATE_RETENTION)
+            await repo.purge_updates(intake.database.pool, retention=UPDATE_RETENTION)
         except Exception:
             log.exception("purging processed updates failed")
         await asyncio.sleep(PURGE_EVERY)
@@ -108,43 +110,74 @@ async def background(*coroutines: Coroutine[Any, Any, None]) -> AsyncIterator[No
                 await task
 
 
-def intake_for(app: web.Application, sender: Sender) -> Intake:
-    context = BotContext(
-        app[keys.pool],
-        sender,
-        app[keys.settings],
-        app[keys.clock],
-        app[keys.metrics],
-        app[keys.week_cache],
-    )
-    return Intake(context)
+class Bot:
+    """The bot in the app: where its messages go (the Bot API, or the demo outbox), the
+    intake of its updates, and what it does on start and stop.
 
+    Built before the event loop runs; `running()` opens the Bot API session and starts
+    the background work, for the app's lifetime.
+    """
 
-async def telegram(app: web.Application) -> AsyncIterator[None]:
-    """cleanup_ctx: after the pool. Sets keys.sender and keys.intake (keys.outbox in demo)."""
-    settings = app[keys.settings]
-    if settings.bot_token is None:
-        outbox = DemoOutbox()
-        app[keys.outbox] = outbox
-        app[keys.sender] = outbox
-        app[keys.intake] = intake = intake_for(app, outbox)
-        async with background(sweep_lapsed_updates(intake)):
-            yield
-        await intake.drain(DRAIN_TIMEOUT)
-        return
+    def __init__(
+        self,
+        settings: Settings,
+        database: db.Database,
+        *,
+        bookings: Bookings,
+        users: Users,
+        metrics: Metrics,
+    ) -> None:
+        self.settings = settings
+        self._database = database
+        self._bookings = bookings
+        self._users = users
+        self._metrics = metrics
+        # Demo mode only: what the bot would have sent.
+        self.outbox = DemoOutbox() if settings.bot_token is None else None
+        self._sender: Sender | None = self.outbox
+        self._intake: Intake | None = None
 
-    async with aiohttp.ClientSession() as session:
-        api = BotApi(session, settings.bot_token.get_secret_value(), settings.telegram_api_url)
-        app[keys.sender] = api
-        app[keys.intake] = intake = intake_for(app, api)
-        work = [
-            announce_start(api, settings),
-            purge_updates_now_and_then(intake),
-            sweep_lapsed_updates(intake),
-        ]
-        if not settings.public_url:
-            work.append(poll(api, intake))
-        async with background(*work):
-            yield
-        await intake.drain(DRAIN_TIMEOUT)
-        await tell_admins(api, settings, texts.BOT_STOPPED)
+    @property
+    def sender(self) -> Sender:
+        if self._sender is None:
+            raise RuntimeError("the bot is not running")
+        return self._sender
+
+    @property
+    def intake(self) -> Intake:
+        """Takes Telegram updates exactly once and processes them."""
+        if self._intake is None:
+            raise RuntimeError("the bot is not running")
+        return self._intake
+
+    def _start_intake(self, sender: Sender) -> Intake:
+        context = BotContext(self._bookings, self._users, sender, self.settings, self._metrics)
+        self._sender = sender
+        self._intake = Intake(context, self._database)
+        return self._intake
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[None]:
+        settings = self.settings
+        if self.outbox is not None:
+            intake = self._start_intake(self.outbox)
+            async with background(sweep_lapsed_updates(intake)):
+                yield
+            await intake.drain(DRAIN_TIMEOUT)
+            return
+
+        token = settings.bot_token.get_secret_value() if settings.bot_token else ""
+        async with aiohttp.ClientSession() as session:
+            api = BotApi(session, token, settings.telegram_api_url)
+            intake = self._start_intake(api)
+            work = [
+                announce_start(api, settings),
+                purge_updates_now_and_then(intake),
+                sweep_lapsed_updates(intake),
+            ]
+            if not settings.public_url:
+                work.append(poll(api, intake))
+            async with background(*work):
+                yield
+            await intake.drain(DRAIN_TIMEOUT)
+            await tell_admins(api, settings, texts.BOT_STOPPED)

@@ -20,11 +20,12 @@ from typing import Any
 import orjson
 from pydantic import ValidationError
 
+from clinic import db
+from clinic.bot import repo
+from clinic.bot.context import BotContext
+from clinic.bot.router import handle_update
 from clinic.errors import MalformedBody
-from clinic.telegram import repo
-from clinic.telegram.bot import handle_update
 from clinic.telegram.botapi import BotApiError
-from clinic.telegram.context import BotContext
 from clinic.telegram.models import Update
 
 log = logging.getLogger("clinic.telegram")
@@ -47,15 +48,16 @@ SWEEP_BATCH = 100
 
 
 class Intake:
-    def __init__(self, ctx: BotContext, *, max_in_flight: int = 256) -> None:
+    def __init__(self, ctx: BotContext, database: db.Database, *, max_in_flight: int = 256) -> None:
         self.ctx = ctx
+        self.database = database
         self._slots = asyncio.Semaphore(max_in_flight)
         self._tasks: set[asyncio.Task[None]] = set()
         self._last_of_chat: dict[int, asyncio.Task[None]] = {}
 
     async def claim(self, update: Update, payload: str) -> repo.Claim:
         return await repo.claim_update(
-            self.ctx.pool, update_id=update.update_id, payload=payload, lease=LEASE
+            self.database.pool, update_id=update.update_id, payload=payload, lease=LEASE
         )
 
     async def accept(self, update: Update, payload: str) -> repo.Claim:
@@ -70,7 +72,9 @@ class Intake:
 
     async def sweep(self) -> int:
         """Takes over updates whose taker died before finishing them; returns how many."""
-        lapsed = await repo.claim_lapsed_updates(self.ctx.pool, lease=LEASE, max_rows=SWEEP_BATCH)
+        lapsed = await repo.claim_lapsed_updates(
+            self.database.pool, lease=LEASE, max_rows=SWEEP_BATCH
+        )
         for update_id, payload in lapsed:
             log.warning("update %d was left unfinished; handling it here", update_id)
             await self._schedule(parse_update(orjson.loads(payload)))
@@ -102,7 +106,7 @@ class Intake:
             self._slots.release()
 
     async def _handle(self, update: Update) -> None:
-        if not await repo.start_update(self.ctx.pool, update_id=update.update_id):
+        if not await repo.start_update(self.database.pool, update_id=update.update_id):
             return  # taken over and started by another replica
         try:
             await handle_update(self.ctx, update)
@@ -112,7 +116,7 @@ class Intake:
             log.exception("update %d failed", update.update_id)
         # Handled, or failed in a way a retry would repeat: either way, finished.
         try:
-            await repo.finish_update(self.ctx.pool, update_id=update.update_id)
+            await repo.finish_update(self.database.pool, update_id=update.update_id)
         except Exception:
             log.exception("update %d handled but not marked finished", update.update_id)
 

@@ -6,12 +6,12 @@ a request, checked by the booking service against that user.
 
 from __future__ import annotations
 
-from clinic.booking import service as booking
+from clinic import texts
 from clinic.booking.models import Booking
+from clinic.bot.context import BotContext
+from clinic.bot.menu import reply
 from clinic.errors import BookingPast, NotFound
-from clinic.telegram import keyboards, texts
-from clinic.telegram.context import BotContext
-from clinic.telegram.menu import reply
+from clinic.telegram import keyboards
 from clinic.telegram.models import CallbackQuery
 
 MAX_LISTED = 10
@@ -27,13 +27,8 @@ def card(b: Booking) -> str:
     )
 
 
-async def upcoming(ctx: BotContext, user_id: int) -> list[Booking]:
-    listed = await booking.list_bookings(ctx.pool, user_id=user_id, tz=ctx.tz, now=ctx.clock())
-    return [b for b in listed if b.upcoming]
-
-
 async def summary(ctx: BotContext, query: CallbackQuery) -> str | None:
-    count = len(await upcoming(ctx, query.sender.id))
+    count = len(await ctx.bookings.upcoming(query.sender.id))
     await reply(
         ctx, query, texts.bookings_count(count), keyboards.bookings_summary(count, ctx.webapp_url)
     )
@@ -41,7 +36,7 @@ async def summary(ctx: BotContext, query: CallbackQuery) -> str | None:
 
 
 async def list_all(ctx: BotContext, query: CallbackQuery) -> str | None:
-    found = await upcoming(ctx, query.sender.id)
+    found = await ctx.bookings.upcoming(query.sender.id)
     if not found:
         await reply(ctx, query, texts.NO_BOOKINGS, keyboards.main_menu(ctx.webapp_url))
         return None
@@ -55,9 +50,7 @@ async def list_all(ctx: BotContext, query: CallbackQuery) -> str | None:
 async def own_booking(ctx: BotContext, query: CallbackQuery, booking_id: int) -> Booking | None:
     """The sender's booking with that id; None when it is someone else's or absent."""
     try:
-        return await booking.get_booking(
-            ctx.pool, user_id=query.sender.id, booking_id=booking_id, tz=ctx.tz, now=ctx.clock()
-        )
+        return await ctx.bookings.get_booking(query.sender.id, booking_id)
     except NotFound:
         return None
 
@@ -75,14 +68,7 @@ async def ask_cancel(ctx: BotContext, query: CallbackQuery, booking_id: int) -> 
 
 async def confirm_cancel(ctx: BotContext, query: CallbackQuery, booking_id: int) -> str | None:
     try:
-        b = await booking.cancel_booking(
-            ctx.pool,
-            user_id=query.sender.id,
-            booking_id=booking_id,
-            tz=ctx.tz,
-            now=ctx.clock(),
-            cache=ctx.week_cache,
-        )
+        b = await ctx.bookings.cancel_booking(query.sender.id, booking_id)
     except NotFound:
         return texts.NOT_FOUND
     except BookingPast:

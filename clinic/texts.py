@@ -1,10 +1,19 @@
-"""Every text the bot sends, in one place. Values from users go through escape()."""
+"""Every text the bot sends, in one place. Values from users go through escape().
+
+The bot's messages use parse_mode="HTML", so a name or any other value from a user
+is escaped before it is put into a text.
+"""
 
 from __future__ import annotations
 
+import html
 from datetime import date
 
-from clinic.telegram.botapi import escape
+
+def escape(text: str) -> str:
+    """Escape a user-provided value for a message sent with parse_mode="HTML"."""
+    return html.escape(text, quote=False)
+
 
 CLINIC = "Здоровье Плюс"
 

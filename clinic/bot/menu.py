@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from clinic.telegram import keyboards, texts
+from clinic import texts
+from clinic.bot.context import BotContext
+from clinic.telegram import keyboards
 from clinic.telegram.botapi import BadRequest
-from clinic.telegram.context import BotContext
 from clinic.telegram.models import CallbackQuery, Message
-from clinic.users import service as users
 
 
 async def start(ctx: BotContext, message: Message) -> None:
     """Registers the sender (or refreshes their name) and greets them with the menu."""
     if message.sender is None:
         return
-    await users.register_from_chat(ctx.pool, message.sender)
+    await ctx.users.register_from_chat(message.sender)
     await ctx.sender.send_message(
         message.chat.id,
         texts.greeting(message.sender.first_name),

@@ -9,32 +9,28 @@ import logging
 import math
 import random
 import time
+from collections.abc import Mapping
 from datetime import timedelta
-from zoneinfo import ZoneInfo
 
 import asyncpg
 
-from clinic import db
-from clinic.catalog.models import full_name
-from clinic.reminders import repo
-from clinic.reminders.listener import Wakeup
-from clinic.reminders.metrics import DispatchMetrics
-from clinic.reminders.models import RELEASED, SENT, ClaimedNotification, Outcome
-from clinic.reminders.policy import Pace, RetryPolicy, outcome_of
-from clinic.reminders.service import CHANNEL
-from clinic.telegram import keyboards, texts
+from clinic.dispatch.listener import Wakeup
+from clinic.dispatch.metrics import DispatchMetrics
+from clinic.dispatch.policy import Pace, RetryPolicy, outcome_of
+from clinic.reminders.models import RELEASED, SENT, ClaimedNotification, Outcome, Render
+from clinic.reminders.service import JobTable
 from clinic.telegram.botapi import BotApiError, RateLimited
 from clinic.telegram.outbox import Sender
 
 log = logging.getLogger("clinic.reminders")
 
 DB_ERRORS = (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
-BLOCKED = "the user blocked the bot"
 PURGE_CHUNK = 5_000
 
 
 class Dispatcher:
-    """Sends due notifications through `sender` until cancelled.
+    """Sends due notifications through `sender` until cancelled; `renderers` say how each
+    kind of row reads (the areas that plan a kind provide its renderer).
 
     A claim leases up to `batch_size` rows (fewer when paced) in one statement and
     commits before any Bot API call. Up to `pipeline` claimed batches are in flight at
@@ -43,11 +39,11 @@ class Dispatcher:
 
     def __init__(
         self,
-        pool: asyncpg.Pool,
+        jobs: JobTable,
         sender: Sender,
         *,
-        dsn: str,
-        tz: ZoneInfo,
+        renderers: Mapping[str, Render],
+        listen_dsn: str,
         pace: Pace | None = None,
         retry: RetryPolicy | None = None,
         batch_size: int = 500,
@@ -61,9 +57,9 @@ class Dispatcher:
         metrics: DispatchMetrics | None = None,
         rng: random.Random | None = None,
     ) -> None:
-        self._pool = pool
+        self._jobs = jobs
         self._sender = sender
-        self._tz = tz
+        self._renderers = renderers
         self.pace = pace or Pace()
         self._retry = retry or RetryPolicy()
         self._batch_size = batch_size
@@ -79,7 +75,7 @@ class Dispatcher:
         self._next_purge = 0.0
         self.metrics = metrics or DispatchMetrics()
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not a secret
-        self._wakeup = Wakeup(dsn, channel=CHANNEL, max_retry=poll_interval)
+        self._wakeup = Wakeup(listen_dsn, channel=jobs.channel, max_retry=poll_interval)
         self._batches: set[asyncio.Task[None]] = set()
         self._resume_at = 0.0  # monotonic: after a 429, claim nothing before this
         self._stopping = False
@@ -136,8 +132,7 @@ class Dispatcher:
         # Paced, a claim uses a few tokens: it need not lock a whole batch of candidates.
         batch = min(self._batch_size, 4 * math.ceil(pace.burst)) if pace.limited else None
         claim = asyncio.ensure_future(
-            repo.claim_due(
-                self._pool,
+            self._jobs.claim(
                 batch=batch or self._batch_size,
                 lease_seconds=self._lease,
                 rate=pace.rate,
@@ -171,7 +166,7 @@ class Dispatcher:
 
     async def _until_next(self) -> float:
         """Seconds to sleep: until the next due row or lease expiry, within the poll."""
-        seconds = await repo.next_due(self._pool)
+        seconds = await self._jobs.next_due()
         if seconds is None:
             self.metrics.oldest_due_age = 0.0
             return self._poll_interval
@@ -211,19 +206,11 @@ class Dispatcher:
         async with self._slots:
             if self._stopping:
                 return  # left out of outcomes: released
-            local = row.starts_at.astimezone(self._tz)
-            text = texts.reminder(
-                row.kind,
-                number=row.booking_id,
-                day=local.date(),
-                time=local.strftime("%H:%M"),
-                doctor=full_name(row.last_name, row.first_name, row.middle_name),
-                specialization=row.specialization,
-            )
+            message = self._renderers[row.kind](row)
             started.add(row.id)
             try:
                 await self._sender.send_message(
-                    row.chat_id, text, reply_markup=keyboards.reminder(row.booking_id)
+                    row.chat_id, message.text, reply_markup=message.reply_markup
                 )
             except BotApiError as exc:
                 outcomes[row.id] = self._failure(row, exc)
@@ -242,29 +229,15 @@ class Dispatcher:
         """Records the batch's outcomes in one statement; 403s also block their users
         and cancel the rest of their messages, in the same transaction."""
         results = [(row, outcomes.get(row.id, RELEASED)) for row in rows]
-        blocked = sorted({row.chat_id for row, outcome in results if outcome.blocked})
         try:
-            async with db.transaction(self._pool) as conn:
-                settled = await repo.settle(
-                    conn,
-                    ids=[row.id for row, _ in results],
-                    leases=[row.leased_until for row, _ in results],
-                    statuses=[outcome.status for _, outcome in results],
-                    delays=[outcome.delay for _, outcome in results],
-                    refunds=[outcome.refund for _, outcome in results],
-                    errors=[outcome.error for _, outcome in results],
-                    chat_interval_seconds=self.pace.chat_interval if self.pace.limited else 0.0,
-                )
-                if blocked:
-                    await repo.block_users(conn, chat_ids=blocked)
-                    await repo.cancel_chats_pending(conn, chat_ids=blocked, error=BLOCKED)
+            settled = await self._jobs.settle(
+                results,
+                chat_interval_seconds=self.pace.chat_interval if self.pace.limited else 0.0,
+            )
             rate_limited = [o.delay for r, o in results if o.rate_limited and r.id in settled]
             if rate_limited and self.pace.limited:
-                await repo.slow_down(
-                    self._pool,
-                    retry_after=max(rate_limited),
-                    rate=self.pace.rate,
-                    burst=self.pace.burst,
+                await self._jobs.slow_down(
+                    retry_after=max(rate_limited), rate=self.pace.rate, burst=self.pace.burst
                 )
         except Exception as exc:
             log.warning(
@@ -279,12 +252,7 @@ class Dispatcher:
         if now < self._next_purge:
             return
         self._next_purge = now + self._purge_every
-        deleted = PURGE_CHUNK
-        while deleted == PURGE_CHUNK:
-            deleted = await repo.purge_done(
-                self._pool, retention_seconds=self._retention, max_rows=PURGE_CHUNK
-            )
-        await repo.purge_chat_pace(self._pool)
+        await self._jobs.purge(retention_seconds=self._retention, chunk=PURGE_CHUNK)
 
     async def _drain(self) -> None:
         """Lets sends in flight finish within the grace period, then cancels the rest;

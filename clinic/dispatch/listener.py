@@ -9,7 +9,7 @@ import logging
 
 import asyncpg
 
-from clinic.reminders import repo
+from clinic import db
 
 log = logging.getLogger("clinic.reminders")
 
@@ -33,7 +33,7 @@ class Wakeup:
             lost = asyncio.Event()
             conn: asyncpg.Connection | None = None
             try:
-                conn = await repo.listen(
+                conn = await db.listen(
                     self._dsn, channel=self._channel, on_notify=self.event.set, on_lost=lost.set
                 )
                 retry = 0.25
@@ -68,4 +68,4 @@ class Wakeup:
                     await lost.wait()
                 return
             async with asyncio.timeout(CHECK_TIMEOUT):
-                await repo.listener_alive(conn)
+                await db.ping(conn)

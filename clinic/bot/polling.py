@@ -8,9 +8,9 @@ import random
 
 import orjson
 
+from clinic.bot.intake import Intake, parse_update
 from clinic.errors import MalformedBody
 from clinic.telegram.botapi import BotApi, BotApiError, RateLimited
-from clinic.telegram.intake import Intake, parse_update
 
 log = logging.getLogger("clinic.telegram")
 

@@ -16,7 +16,7 @@ import orjson
 from pydantic import ValidationError
 
 from clinic.errors import InitDataExpired, InitDataInvalid
-from clinic.users.models import TelegramUser
+from clinic.telegram.models import TelegramUser
 
 MAX_LENGTH = 8192
 CLOCK_SKEW = 60  # seconds an auth_date may lie in the future

@@ -9,11 +9,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 
-from clinic.telegram import bookings, callbacks, menu, texts
+from clinic import texts
+from clinic.bot import bookings, menu
+from clinic.bot.context import BotContext
+from clinic.telegram import callbacks
 from clinic.telegram.botapi import BotApiError
-from clinic.telegram.context import BotContext
 from clinic.telegram.models import CallbackQuery, ChatMemberUpdated, Message, Update
-from clinic.users import service as users
 
 log = logging.getLogger("clinic.telegram")
 
@@ -78,4 +79,4 @@ async def on_membership(ctx: BotContext, change: ChatMemberUpdated) -> None:
     status = change.new_chat_member.status
     if status in ("kicked", "member"):
         blocked = status == "kicked"
-        await users.set_blocked(ctx.pool, telegram_id=change.sender.id, blocked=blocked)
+        await ctx.users.set_blocked(telegram_id=change.sender.id, blocked=blocked)

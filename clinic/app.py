@@ -1,0 +1,166 @@
+"""The composition root: `create_app(settings)` builds the whole object graph, used by
+`clinic serve` and by the tests.
+
+The app is split by trust boundary into sub-applications, each with the middleware that
+checks its callers: /api (public catalog reads; initData for the caller's own data),
+/telegram (the webhook's secret token; bot mode only), /demo (demo mode only). The root
+serves health, metrics, the doctors' photos and the MiniApp. Every resource is one
+cleanup_ctx generator, in dependency order: the pool, the bot, the dispatcher.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import AsyncIterator
+from urllib.parse import urlsplit
+
+import aiohttp_cors
+from aiohttp import web
+
+from clinic import keys
+from clinic.booking import handlers as booking_handlers
+from clinic.booking.cache import WeekCache
+from clinic.booking.service import Bookings
+from clinic.bot import demo as demo_chat
+from clinic.bot import webhook
+from clinic.bot.lifecycle import Bot
+from clinic.catalog import handlers as catalog_handlers
+from clinic.catalog.service import DEMO_PHOTOS, Catalog
+from clinic.clock import Clock, utc_now
+from clinic.config import Settings
+from clinic.db import Database
+from clinic.dispatch.worker import build_dispatcher, running
+from clinic.metrics import Metrics
+from clinic.users import handlers as users_handlers
+from clinic.users.service import Users
+from clinic.web import health, openapi
+from clinic.web.auth import init_data_middleware, secret_token_middleware
+from clinic.web.observe import observe
+from clinic.web.problems import problems_middleware
+from clinic.web.static import add_miniapp, add_photos, docs_routes
+
+log = logging.getLogger("clinic.web")
+
+MAX_BODY = 64 * 1024
+DEV_ORIGINS = ("http://127.0.0.1:5173", "http://localhost:5173")
+
+
+def create_app(
+    settings: Settings, *, clock: Clock = utc_now, worker: bool = True
+) -> web.Application:
+    """The whole app; `worker=False` leaves the reminder dispatcher to `clinic worker`."""
+    database = Database(
+        settings.dsn(), min_size=settings.db_pool_min, max_size=settings.db_pool_max
+    )
+    metrics = Metrics()
+    catalog = Catalog(database)
+    users = Users(database)
+    bookings = Bookings(database, tz=settings.tz, clock=clock, cache=WeekCache())
+    bot = Bot(settings, database, bookings=bookings, users=users, metrics=metrics)
+
+    app = web.Application(
+        middlewares=[observe(metrics, database), problems_middleware], client_max_size=MAX_BODY
+    )
+    app[keys.settings] = settings
+    app[keys.clock] = clock
+    app[keys.database] = database
+    app[keys.metrics] = metrics
+    app[keys.catalog] = catalog
+    app[keys.users] = users
+    app[keys.bookings] = bookings
+    app[keys.bot] = bot
+    app.cleanup_ctx.append(database_ctx)
+    app.cleanup_ctx.append(bot_ctx)
+    if worker:
+        app.cleanup_ctx.append(dispatcher_ctx)  # needs the pool and the sender; stops first
+
+    # The token initData is checked against: the bot's, or in demo mode one made at start.
+    token = (
+        settings.bot_token.get_secret_value()
+        if settings.bot_token is not None
+        else f"demo:{secrets.token_urlsafe(32)}"
+    )
+    api = web.Application(
+        middlewares=[
+            init_data_middleware(
+                token=token,
+                max_age=settings.init_data_max_age,
+                clock=clock,
+                on_caller=users.ensure,
+            )
+        ]
+    )
+    api.add_routes(catalog_handlers.routes(catalog))
+    api.add_routes(booking_handlers.routes(bookings))
+    api.add_routes(users_handlers.routes(demo=settings.demo))
+    if settings.demo:
+        api.add_routes(users_handlers.demo_routes(token=token, clock=clock))
+    api.add_routes(openapi.routes(public_url=settings.public_url))
+    api.add_routes(docs_routes(settings.miniapp_dist))
+    setup_cors(api, cors_origins(settings))
+    app.add_subapp("/api", api)
+
+    if bot.outbox is None:
+        telegram = web.Application(
+            middlewares=[secret_token_middleware(settings.webhook_secret_value())]
+        )
+        telegram.add_routes(webhook.routes(bot))
+        app.add_subapp("/telegram", telegram)
+    else:
+        demo = web.Application()
+        demo.add_routes(demo_chat.routes(bot, bot.outbox))
+        app.add_subapp("/demo", demo)
+
+    app.add_routes(health.routes(database, metrics))
+    add_photos(app, DEMO_PHOTOS)
+    add_miniapp(app, settings.miniapp_dist)
+    return app
+
+
+async def database_ctx(app: web.Application) -> AsyncIterator[None]:
+    database = app[keys.database]
+    await database.open()
+    app[keys.metrics].pool.pool = database.pool
+    yield
+    app[keys.metrics].pool.pool = None
+    await database.close()
+
+
+async def bot_ctx(app: web.Application) -> AsyncIterator[None]:
+    """After the pool: the Bot API session (or the demo outbox) and the bot's work."""
+    async with app[keys.bot].running():
+        yield
+
+
+async def dispatcher_ctx(app: web.Application) -> AsyncIterator[None]:
+    """After the pool and the bot's sender."""
+    dispatcher = build_dispatcher(app[keys.database], app[keys.bot].sender, app[keys.settings])
+    app[keys.dispatcher] = dispatcher
+    app[keys.metrics].dispatch.source = dispatcher.metrics
+    async with running(dispatcher):
+        yield
+
+
+def cors_origins(settings: Settings) -> list[str]:
+    """The MiniApp's origin when it is hosted elsewhere, and Vite's dev server in demo mode."""
+    origins = []
+    if settings.webapp_url:
+        parts = urlsplit(settings.webapp_url)
+        origins.append(f"{parts.scheme}://{parts.netloc}")
+    if settings.demo:
+        origins.extend(DEV_ORIGINS)
+    return origins
+
+
+def setup_cors(api: web.Application, origins: list[str]) -> None:
+    """CORS for every route of /api (added after its routes)."""
+    options = aiohttp_cors.ResourceOptions(  # type: ignore[no-untyped-call]
+        allow_credentials=False,
+        allow_headers=("Authorization", "Content-Type", "X-Request-ID"),
+        allow_methods=("GET", "POST"),
+        max_age=3600,
+    )
+    cors = aiohttp_cors.setup(api, defaults={origin: options for origin in origins})
+    for route in list(api.router.routes()):
+        cors.add(route)
