@@ -3,9 +3,10 @@
 
 The app is split by trust boundary into sub-applications, each with the middleware that
 checks its callers: /api (public catalog reads; initData for the caller's own data),
-/telegram (the webhook's secret token; bot mode only), /demo (demo mode only). The root
-serves health, metrics, the doctors' photos and the MiniApp. Every resource is one
-cleanup_ctx generator, in dependency order: the pool, the bot, the dispatcher.
+/api/staff inside it (a staff role; each route declares which), /telegram (the webhook's
+secret token; bot mode only), /demo (demo mode only). The root serves health, metrics,
+the doctors' photos and the MiniApp. Every resource is one cleanup_ctx generator, in
+dependency order: the pool, the bot, the dispatcher.
 """
 
 from __future__ import annotations
@@ -32,8 +33,11 @@ from clinic.config import Settings
 from clinic.db import Database
 from clinic.dispatch.worker import build_dispatcher, running
 from clinic.metrics import Metrics
+from clinic.staff import handlers as staff_handlers
+from clinic.staff.auth import staff_middleware
+from clinic.staff.service import Staff
 from clinic.users import handlers as users_handlers
-from clinic.users.service import Users
+from clinic.users.service import DEMO_USER, Users
 from clinic.web import health, openapi
 from clinic.web.auth import init_data_middleware, secret_token_middleware
 from clinic.web.observe import observe
@@ -57,6 +61,16 @@ def create_app(
     catalog = Catalog(database)
     users = Users(database)
     bookings = Bookings(database, tz=settings.tz, clock=clock, cache=WeekCache())
+    # In demo mode the demo identity is an admin too, so one browser shows both sides.
+    admins = [*settings.admin_ids, *([DEMO_USER.id] if settings.demo else [])]
+    staff = Staff(
+        database,
+        bookings=bookings,
+        catalog=catalog,
+        admin_ids=admins,
+        tz=settings.tz,
+        clock=clock,
+    )
     bot = Bot(settings, database, bookings=bookings, users=users, metrics=metrics)
 
     app = web.Application(
@@ -69,6 +83,7 @@ def create_app(
     app[keys.catalog] = catalog
     app[keys.users] = users
     app[keys.bookings] = bookings
+    app[keys.staff] = staff
     app[keys.bot] = bot
     app.cleanup_ctx.append(database_ctx)
     app.cleanup_ctx.append(bot_ctx)
@@ -98,7 +113,12 @@ def create_app(
         api.add_routes(users_handlers.demo_routes(token=token, clock=clock))
     api.add_routes(openapi.routes(public_url=settings.public_url))
     api.add_routes(docs_routes(settings.miniapp_dist))
-    setup_cors(api, cors_origins(settings))
+    origins = cors_origins(settings)
+    setup_cors(api, origins)
+    staff_api = web.Application(middlewares=[staff_middleware(staff)])
+    staff_api.add_routes(staff_handlers.routes(staff))
+    setup_cors(staff_api, origins)
+    api.add_subapp("/staff", staff_api)
     app.add_subapp("/api", api)
 
     if bot.outbox is None:
@@ -154,11 +174,11 @@ def cors_origins(settings: Settings) -> list[str]:
 
 
 def setup_cors(api: web.Application, origins: list[str]) -> None:
-    """CORS for every route of /api (added after its routes)."""
+    """CORS for every route of a sub-application (added after its routes)."""
     options = aiohttp_cors.ResourceOptions(  # type: ignore[no-untyped-call]
         allow_credentials=False,
         allow_headers=("Authorization", "Content-Type", "X-Request-ID"),
-        allow_methods=("GET", "POST"),
+        allow_methods=("GET", "POST", "PUT", "DELETE"),
         max_age=3600,
     )
     cors = aiohttp_cors.setup(api, defaults={origin: options for origin in origins})

@@ -81,7 +81,33 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"serve": cmd_serve, "worker": cmd_worker, "migrate": cmd_migrate, "seed": cmd_seed}
+def cmd_staff(settings: Settings, args: argparse.Namespace) -> int:
+    from pydantic import ValidationError
+
+    from clinic.errors import ClinicError
+    from clinic.staff import shell
+
+    options = {k: getattr(args, k) for k in ("telegram_id", "role", "doctor_id") if k in args}
+    try:
+        lines = asyncio.run(shell.run(settings, args.staff_command, **options))
+    except ClinicError as exc:
+        print(f"clinic staff {args.staff_command}: {exc.detail}", file=sys.stderr)
+        return 1
+    except ValidationError as exc:
+        problems = "; ".join(str(e["msg"]) for e in exc.errors())
+        print(f"clinic staff {args.staff_command}: {problems}", file=sys.stderr)
+        return 2
+    print("\n".join(lines))
+    return 0
+
+
+COMMANDS = {
+    "serve": cmd_serve,
+    "worker": cmd_worker,
+    "migrate": cmd_migrate,
+    "seed": cmd_seed,
+    "staff": cmd_staff,
+}
 
 
 def parser() -> argparse.ArgumentParser:
@@ -97,6 +123,21 @@ def parser() -> argparse.ArgumentParser:
     mig = sub.add_parser("migrate", help="apply the database migrations")
     mig.add_argument("--rollback", type=int, default=0, metavar="N", help="roll back N instead")
     sub.add_parser("seed", help="load the demo catalog (idempotent)")
+    staff = sub.add_parser("staff", help="manage the clinic's staff: add, list, remove")
+    actions = staff.add_subparsers(dest="staff_command", required=True)
+    add = actions.add_parser("add", help="add a staff member, or change their role")
+    add.add_argument("telegram_id", type=int, metavar="TELEGRAM_ID")
+    add.add_argument("--role", required=True, choices=("admin", "reception", "doctor"))
+    add.add_argument(
+        "--doctor",
+        dest="doctor_id",
+        type=int,
+        metavar="DOCTOR_ID",
+        help="the doctors row a doctor is (required with --role doctor)",
+    )
+    actions.add_parser("list", help="list the staff")
+    remove = actions.add_parser("remove", help="remove a staff member")
+    remove.add_argument("telegram_id", type=int, metavar="TELEGRAM_ID")
     return top
 
 

@@ -7,16 +7,22 @@ from these classes. The rest are start-up errors: a bad setting or a broken quer
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class ClinicError(Exception):
     status = 400
     code = "bad_request"
     title = "Bad request"
 
-    def __init__(self, detail: str, *, field: str | None = None) -> None:
+    def __init__(
+        self, detail: str, *, field: str | None = None, extra: dict[str, Any] | None = None
+    ) -> None:
         super().__init__(detail)
         self.detail = detail
         self.field = field
+        # Members added to the problem body (RFC 9457 extension members).
+        self.extra = extra or {}
 
 
 class MalformedBody(ClinicError):
@@ -51,6 +57,14 @@ class WrongSecret(Unauthorized):
     title = "Wrong or missing secret token"
 
 
+class Forbidden(ClinicError):
+    """The caller is known, but their role does not allow this."""
+
+    status = 403
+    code = "forbidden"
+    title = "Forbidden"
+
+
 class NotFound(ClinicError):
     status = 404
     code = "not_found"
@@ -78,6 +92,38 @@ class BookingPast(Conflict):
     title = "The visit has begun or passed"
 
 
+class BookingCancelled(Conflict):
+    code = "booking_cancelled"
+    title = "The booking is cancelled"
+
+
+class TooEarly(Conflict):
+    code = "too_early"
+    title = "Too early for that"
+
+
+class BookingsAffected(Conflict):
+    """Confirmed bookings lie inside a day off or a closure; the body lists them."""
+
+    code = "bookings_affected"
+    title = "Confirmed bookings lie inside"
+
+
+class TimeOffOverlap(Conflict):
+    code = "time_off_overlap"
+    title = "The doctor already has days off then"
+
+
+class ClosureExists(Conflict):
+    code = "closure_exists"
+    title = "The clinic is already closed that day"
+
+
+class DoctorTaken(Conflict):
+    code = "doctor_taken"
+    title = "Another staff member is that doctor"
+
+
 class BodyTooLarge(ClinicError):
     status = 413
     code = "request_entity_too_large"
@@ -90,6 +136,16 @@ class Unprocessable(ClinicError):
     status = 422
     code = "validation_error"
     title = "Unprocessable request"
+
+
+class DoctorUnavailable(Unprocessable):
+    code = "doctor_unavailable"
+    title = "The doctor does not work that day"
+
+
+class UnknownPatient(Unprocessable):
+    code = "unknown_patient"
+    title = "No such patient in Telegram"
 
 
 class DatabaseUnavailable(ClinicError):

@@ -13,6 +13,7 @@ from clinic.config import Settings
 from clinic.db import Database
 from clinic.dispatch.dispatcher import Dispatcher
 from clinic.metrics import Metrics
+from clinic.staff.service import Staff
 from clinic.users.service import Users
 
 settings = web.AppKey("settings", Settings)
@@ -23,6 +24,7 @@ metrics = web.AppKey("metrics", Metrics)
 catalog = web.AppKey("catalog", Catalog)
 bookings = web.AppKey("bookings", Bookings)
 users = web.AppKey("users", Users)
+staff = web.AppKey("staff", Staff)
 # The bot: its sender (Bot API or demo outbox), its intake, its start and stop.
 bot = web.AppKey("bot", Bot)
 # The reminder dispatcher of this process, while it runs (absent with worker=False).

@@ -51,6 +51,8 @@ ALREADY_STARTED = "Приём уже начался или прошёл — эт
 UNKNOWN_BUTTON = "Эта кнопка устарела. Откройте главное меню: /start"
 KEPT = "Хорошо, запись остаётся в силе."
 CANCELLED_TOAST = "Запись отменена"
+BTN_BOOK_AGAIN = "🔖 Записаться снова"
+CLINIC_CANCELLED_HEADER = "❌ Клиника отменила вашу запись"
 
 REMINDER_HEADER = "❗ Напоминаем, что у вас назначена запись к доктору ❗"
 CONFIRMATION_HEADER = "✅ Вы записаны к доктору"
@@ -113,3 +115,18 @@ def reminder(
     if kind == "confirmation":
         return f"{CONFIRMATION_HEADER}\n\n{details}"
     return f"{REMINDER_HEADER}\n\n{REMINDER_WHEN.get(kind, '')}\n{details}"
+
+
+def cancelled_by_clinic(
+    *, number: int, day: date, time: str, doctor: str, specialization: str, reason: str | None
+) -> str:
+    """The patient's notice that the clinic cancelled their visit, with the reason."""
+    details = booking_details(
+        number=number, day=day, time=time, doctor=doctor, specialization=specialization
+    )
+    details = details.rsplit("\n", 1)[0]  # no "come early" for a visit that will not be
+    because = f"\n\nПричина: {escape(reason)}" if reason else ""
+    return (
+        f"{CLINIC_CANCELLED_HEADER}\n\n{details}{because}\n\n"
+        "Приносим извинения. Выберите другое время, когда вам удобно."
+    )

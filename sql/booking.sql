@@ -1,11 +1,13 @@
 -- Booking: free slots, booking, listing and cancelling. Every booking is returned as a
--- booking card (the view booking_cards: the booking with its doctor's name), so the API
--- and the bot get the doctor with the booking.
+-- booking card (the view booking_cards: the booking with its doctor's name), so the API,
+-- the bot and the staff get the doctor with the booking.
 
 -- name: doctor_week
--- A doctor's own weekly hours (empty: the clinic's default week) and the confirmed
--- bookings that overlap [$2, $3); no row when there is no such doctor.
--- $1 doctor_id int, $2 from timestamptz, $3 to timestamptz
+-- A doctor's own weekly hours (empty: the clinic's default week), the confirmed bookings
+-- that overlap [$2, $3), and the days of [$4, $5] the doctor is off or the clinic
+-- closed; no row when there is no such doctor.
+-- $1 doctor_id int, $2 from timestamptz, $3 to timestamptz, $4 first_day date,
+-- $5 last_day date
 SELECT
     ARRAY(SELECT (h.weekday, h.starts, h.ends)
           FROM doctor_hours AS h
@@ -15,27 +17,48 @@ SELECT
           FROM bookings AS b
           WHERE b.doctor_id = d.id AND b.status = 'confirmed'
             AND b.starts_at < $3::timestamptz AND b.ends_at > $2::timestamptz
-          ORDER BY b.starts_at) AS booked
+          ORDER BY b.starts_at) AS booked,
+    ARRAY(SELECT day::date
+          FROM time_off AS t,
+               generate_series(greatest(t.date_from, $4::date), least(t.date_to, $5::date),
+                               interval '1 day') AS day
+          WHERE t.doctor_id = d.id AND t.date_from <= $5::date AND t.date_to >= $4::date
+          UNION
+          SELECT c.day
+          FROM closures AS c
+          WHERE c.day BETWEEN $4::date AND $5::date) AS off_days
 FROM doctors AS d
 WHERE d.id = $1::int;
 
 -- name: insert_booking
 -- Books a slot; raises on bookings_doctor_no_overlap (the slot is taken) or
--- bookings_patient_no_overlap (the patient is booked elsewhere at that time).
+-- bookings_patient_no_overlap (the patient is booked elsewhere at that time); no row
+-- when the doctor is off or the clinic closed that day ($5, the clinic's date).
 -- Contenders for one doctor's slot, and one patient's concurrent bookings, queue on
 -- transaction-scoped advisory locks (doctor's slot first, then patient, so no cycle)
 -- before inserting: the exclusion check alone lets two inserters deadlock, while
--- queued, each later one finds the committed row and fails at once.
--- $1 doctor_id int, $2 user_id bigint, $3 starts_at timestamptz, $4 ends_at timestamptz
+-- queued, each later one finds the committed row and fails at once. booking_day_open
+-- then takes the day's schedule locks shared and looks at days off and closures with a
+-- fresh snapshot, so a time off or a closure of that day cannot commit beside this.
+-- $1 doctor_id int, $2 user_id bigint (NULL: a staff booking of a patient without
+-- Telegram), $3 starts_at timestamptz, $4 ends_at timestamptz, $5 day date,
+-- $6 source text, $7 patient_name text, $8 phone text
 WITH queued AS (
     SELECT pg_advisory_xact_lock(hashtextextended(
                'booking:doctor:' || $1::int || ':' || extract(epoch FROM $3::timestamptz), 0)),
-           pg_advisory_xact_lock(hashtextextended('booking:patient:' || $2::bigint, 0))
+           CASE WHEN $2::bigint IS NOT NULL THEN
+               pg_advisory_xact_lock(hashtextextended('booking:patient:' || $2::bigint, 0))
+           END
+),
+open AS (
+    SELECT booking_day_open($1::int, $5::date) AS open
+    FROM queued
 ),
 b AS (
-    INSERT INTO bookings (doctor_id, user_id, starts_at, ends_at)
-    SELECT $1::int, $2::bigint, $3::timestamptz, $4::timestamptz
-    FROM queued
+    INSERT INTO bookings (doctor_id, user_id, starts_at, ends_at, source, patient_name, phone)
+    SELECT $1::int, $2::bigint, $3::timestamptz, $4::timestamptz, $6::text, $7::text, $8::text
+    FROM open
+    WHERE open.open
     RETURNING *
 )
 -- The card's doctor columns, as booking_cards has them (a statement cannot read its own
@@ -64,12 +87,19 @@ SELECT *
 FROM booking_cards
 WHERE id = $1::bigint AND user_id = $2::bigint;
 
+-- name: get_booking
+-- One booking, whoever's; no row when absent.
+-- $1 booking_id bigint
+SELECT *
+FROM booking_cards
+WHERE id = $1::bigint;
+
 -- name: cancel_booking
 -- Cancels a patient's confirmed booking that has not started by $3; no row otherwise.
 -- $1 booking_id bigint, $2 user_id bigint, $3 now timestamptz
 WITH b AS (
     UPDATE bookings
-    SET status = 'cancelled', cancelled_at = now()
+    SET status = 'cancelled', cancelled_at = now(), cancelled_by = 'patient'
     WHERE id = $1::bigint AND user_id = $2::bigint
       AND status = 'confirmed' AND starts_at > $3::timestamptz
     RETURNING *
@@ -77,3 +107,47 @@ WITH b AS (
 SELECT b.*, d.last_name, d.first_name, d.middle_name, d.title, d.specialization, d.photo
 FROM b
 JOIN doctor_cards AS d ON d.id = b.doctor_id;
+
+-- name: cancel_for_clinic
+-- The clinic cancels confirmed bookings that have not started by $3, with a reason;
+-- returns those it cancelled.
+-- $1 booking_ids bigint[], $2 reason text, $3 now timestamptz
+WITH b AS (
+    UPDATE bookings
+    SET status = 'cancelled', cancelled_at = now(), cancelled_by = 'clinic',
+        cancel_reason = $2::text
+    WHERE id = ANY ($1::bigint[]) AND status = 'confirmed' AND starts_at > $3::timestamptz
+    RETURNING *
+)
+SELECT b.*, d.last_name, d.first_name, d.middle_name, d.title, d.specialization, d.photo
+FROM b
+JOIN doctor_cards AS d ON d.id = b.doctor_id
+ORDER BY b.starts_at, b.id;
+
+-- name: set_attendance
+-- Marks a confirmed booking arrived (from $4 before its start) or no-show (from its
+-- start), as of $3; no row when it is not confirmed or it is too early.
+-- $1 booking_id bigint, $2 attendance text, $3 now timestamptz, $4 arrive_early interval
+WITH b AS (
+    UPDATE bookings
+    SET attendance = $2::text, attendance_at = $3::timestamptz
+    WHERE id = $1::bigint AND status = 'confirmed'
+      AND $3::timestamptz >= starts_at
+          - CASE WHEN $2::text = 'arrived' THEN $4::interval ELSE interval '0' END
+    RETURNING *
+)
+SELECT b.*, d.last_name, d.first_name, d.middle_name, d.title, d.specialization, d.photo
+FROM b
+JOIN doctor_cards AS d ON d.id = b.doctor_id;
+
+-- name: confirmed_in_days
+-- Confirmed bookings still ahead of $4 of one doctor ($1; NULL: every doctor) that start
+-- in [$2, $3): what a day off or a closure would hit.
+-- $1 doctor_id int, $2 from timestamptz, $3 to timestamptz, $4 now timestamptz
+SELECT *
+FROM booking_cards
+WHERE ($1::int IS NULL OR doctor_id = $1::int)
+  AND status = 'confirmed'
+  AND starts_at >= $2::timestamptz AND starts_at < $3::timestamptz
+  AND starts_at > $4::timestamptz
+ORDER BY starts_at, id;

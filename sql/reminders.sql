@@ -21,6 +21,19 @@ SELECT p.kind, p.due_at, p.status, pg_notify($4::text, '') AS woken
 FROM planned AS p
 ORDER BY p.due_at;
 
+-- name: notify
+-- Plans one message about a booking, due now (a notice, not a reminder), and wakes the
+-- dispatchers at commit; planning the same kind twice for a booking plans it once.
+-- $1 booking_id bigint, $2 chat_id bigint, $3 kind text, $4 channel text
+WITH planned AS (
+    INSERT INTO notifications (booking_id, chat_id, kind, due_at)
+    VALUES ($1::bigint, $2::bigint, $3::text, now())
+    ON CONFLICT (booking_id, kind) DO NOTHING
+    RETURNING kind
+)
+SELECT count(*)::int AS planned, pg_notify($4::text, '') AS woken
+FROM planned;
+
 -- name: cancel_pending
 -- Cancels a booking's messages not sent yet (pending, or leased and not yet settled);
 -- returns how many.
@@ -46,8 +59,8 @@ ORDER BY due_at, id;
 -- out), skipping rows another dispatcher is claiming, and leases them for $2 seconds.
 -- With a rate $3 > 0 it also takes tokens from the shared bucket (rate $3 a second,
 -- burst $4), never more than one row per chat, and only chats free of a message for $5
--- seconds. A row whose booking was cancelled, or a reminder whose visit has begun, is
--- cancelled instead of leased. Returns the rows with what their text needs.
+-- seconds. A reminder or confirmation whose booking was cancelled, or a reminder whose
+-- visit has begun, is cancelled instead of leased; a notice of a cancellation is sent. Returns the rows with what their text needs.
 -- $1 batch int, $2 lease_seconds float8, $3 rate float8 (0: no limits),
 -- $4 burst float8, $5 chat_interval_seconds float8
 WITH pending AS (
@@ -108,7 +121,12 @@ gate AS (
 ),
 ready AS (
     SELECT c.id, b.starts_at, d.last_name, d.first_name, d.middle_name, d.specialization,
-           b.status = 'confirmed' AND (x.kind = 'confirmation' OR b.starts_at > now()) AS live
+           b.cancel_reason,
+           CASE x.kind
+               WHEN 'confirmation' THEN b.status = 'confirmed'
+               WHEN 'cancelled_by_clinic' THEN true
+               ELSE b.status = 'confirmed' AND b.starts_at > now()
+           END AS live
     FROM chosen AS c
     JOIN notifications AS x ON x.id = c.id
     JOIN bookings AS b ON b.id = x.booking_id
@@ -124,7 +142,8 @@ FROM ready AS r
 WHERE n.id = r.id
 RETURNING n.id, n.booking_id, n.chat_id, n.kind, n.status, n.leased_until, n.attempts,
           extract(epoch FROM now() - n.due_at)::float8 AS overdue,
-          r.starts_at, r.last_name, r.first_name, r.middle_name, r.specialization;
+          r.starts_at, r.last_name, r.first_name, r.middle_name, r.specialization,
+          r.cancel_reason;
 
 -- name: settle
 -- Records what became of claimed rows, one array element per row: 'sent', 'failed', or

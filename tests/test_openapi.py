@@ -54,6 +54,13 @@ async def test_every_route_is_documented(client: TestClient) -> None:
         assert declared(route.handler) is not None, f"{route.method} {path} has no @operation"
         assert route.method.lower() in document["paths"][path], f"{route.method} {path}"
     assert document["paths"]["/api/bookings"]["post"]["security"] == [{"tma": []}]
+    staff = {p: ops for p, ops in document["paths"].items() if p.startswith("/api/staff/")}
+    assert len(staff) >= 12
+    for path, operations in staff.items():
+        for method, op in operations.items():
+            assert op["x-roles"] and op["security"] == [{"tma": []}], (method, path)
+            assert {"401", "403"} <= set(op["responses"]), (method, path)
+    assert document["paths"]["/api/staff/closures"]["post"]["x-roles"] == ["admin"]
     jsonschema.Draft202012Validator.check_schema(document["components"]["schemas"]["Booking"])
 
 

@@ -147,7 +147,7 @@ class Dispatchers:
         pool = await db.create_pool(self.dsn, min_size=1, max_size=4)
         self.stack.push_async_callback(pool.close)
         settings: dict[str, Any] = {
-            "renderers": render.renderers(MOSCOW),
+            "renderers": render.renderers(MOSCOW, webapp_url="https://clinic.test/"),
             "pace": Pace(rate=0),
             "retry": RetryPolicy(backoff=0.2, max_attempts=4),
             "poll_interval": 10.0,
@@ -440,7 +440,7 @@ async def test_the_24h_reminder_is_24_real_hours_before_across_dst(
     assert across["24h"].astimezone(berlin).strftime("%H:%M") == "11:00"
 
     await conn.execute("UPDATE notifications SET status = 'cancelled' WHERE kind = 'confirmation'")
-    await dispatchers.start(renderers=render.renderers(berlin))
+    await dispatchers.start(renderers=render.renderers(berlin, webapp_url=None))
     await conn.execute(
         "UPDATE notifications SET due_at = now() WHERE booking_id = $1 AND kind = '24h'", monday
     )

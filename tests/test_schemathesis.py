@@ -4,8 +4,9 @@ The app runs in a thread of its own (its own event loop) on the seeded test data
 with the real clock and a fake Bot API, so the tests here are plain synchronous
 functions that talk HTTP to it, as schemathesis does. Every documented operation is
 fuzzed with data that fits the document (positive) and data that does not (negative),
-authenticated as a test patient; no answer may be a 5xx, and every answer must have a
-documented status code, a documented content type and a body its schema accepts.
+authenticated as a test patient (as an admin on /api/staff); no answer may be a 5xx,
+and every answer must have a documented status code, a documented content type and a
+body its schema accepts.
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ from tests.pg import Databases
 
 MAX_EXAMPLES = 40
 PATIENT = TelegramUser(id=4242, first_name="Фаззер", language_code="ru")
+# The staff routes are fuzzed as an admin (in ADMIN_IDS), who may call every one of them.
+ADMIN = TelegramUser(id=4141, first_name="Админ", language_code="ru")
 CONFORMANCE = [
     st_checks.status_code_conformance,
     st_checks.content_type_conformance,
@@ -103,7 +106,9 @@ def real_clock() -> datetime:
 
 def serve(dsn: str, **overrides: Any) -> LiveServer:
     def make(bot_api_url: str) -> web.Application:
-        settings = make_settings(dsn, telegram_api_url=bot_api_url, **overrides)
+        settings = make_settings(
+            dsn, telegram_api_url=bot_api_url, admin_ids=[ADMIN.id], **overrides
+        )
         return create_app(settings, clock=real_clock)
 
     return LiveServer(make)
@@ -156,7 +161,7 @@ def test_the_api_keeps_its_document(
 ) -> None:
     operation = api.find_operation_by_label(label)
     assert operation is not None, label
-    headers = authorization()
+    headers = authorization(ADMIN if " /api/staff/" in label else PATIENT)
     session = requests.Session()
 
     @settings(

@@ -68,3 +68,7 @@ class WeekCache:
         """Drops every week of one doctor: this process just booked or cancelled with them."""
         for key in [k for k in self._weeks if k[0] == doctor_id]:
             del self._weeks[key]
+
+    def clear(self) -> None:
+        """Drops every week: the whole clinic's schedule changed (a closure)."""
+        self._weeks.clear()

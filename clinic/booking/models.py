@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validator
 
 from clinic.booking.slots import Hours, Interval, weekly_hours
+from clinic.catalog.models import full_name
 from clinic.reminders.models import Reminder as Reminder  # re-exported: part of a Booking
 
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -50,9 +51,15 @@ class BookedDoctor(BaseModel):
     photo_url: str | None
 
 
+Status = Literal["confirmed", "cancelled"]
+Source = Literal["patient", "staff"]
+Attendance = Literal["arrived", "no_show"]
+CancelledBy = Literal["patient", "clinic"]
+
+
 class Booking(BaseModel):
     id: int
-    status: Literal["confirmed", "cancelled"]
+    status: Status
     date: dt.date
     time: str = Field(description="Clinic-local start, HH:MM")
     starts_at: dt.datetime
@@ -60,6 +67,8 @@ class Booking(BaseModel):
     upcoming: bool
     created_at: dt.datetime
     cancelled_at: dt.datetime | None
+    cancelled_by: CancelledBy | None = None
+    cancel_reason: str | None = None
     doctor: BookedDoctor
     reminders: list[Reminder] = Field(default_factory=list)
 
@@ -81,12 +90,12 @@ class WeekSlots(BaseModel):
 
 
 class BookingRow(BaseModel):
-    """A booking joined with its doctor, as the booking queries return it."""
+    """A booking card (a booking with its doctor), as the booking queries return it."""
 
     id: int
-    user_id: int
+    user_id: int | None
     doctor_id: int
-    status: Literal["confirmed", "cancelled"]
+    status: Status
     starts_at: dt.datetime
     ends_at: dt.datetime
     created_at: dt.datetime
@@ -97,19 +106,34 @@ class BookingRow(BaseModel):
     title: str
     specialization: str
     photo: str | None
+    source: Source = "patient"
+    patient_name: str | None = None
+    phone: str | None = None
+    attendance: Attendance | None = None
+    attendance_at: dt.datetime | None = None
+    patient_confirmed_at: dt.datetime | None = None
+    cancelled_by: CancelledBy | None = None
+    cancel_reason: str | None = None
+
+    @property
+    def doctor_name(self) -> str:
+        return full_name(self.last_name, self.first_name, self.middle_name)
 
 
 class DoctorWeek(BaseModel):
-    """A doctor's hours and the confirmed bookings of a stretch of days."""
+    """A doctor's hours, the confirmed bookings of a stretch of days, and the days of it
+    the doctor is off or the clinic closed."""
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
     hours: Hours
     booked: list[Interval]
+    off_days: frozenset[dt.date] = frozenset()
 
     @classmethod
     def from_row(cls, row: Any) -> DoctorWeek:
         return cls(
             hours=weekly_hours(tuple(h) for h in row["hours"]),
             booked=[Interval(r.lower, r.upper) for r in row["booked"]],
+            off_days=frozenset(row["off_days"]),
         )

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime
+from collections.abc import Callable, Sequence
+from datetime import date, datetime, timedelta
 
 import asyncpg
 
@@ -19,24 +19,48 @@ _BOOKING_CONSTRAINTS: dict[str, Callable[[], ClinicError]] = {
 
 
 async def doctor_week(
-    db: Executor, *, doctor_id: int, starts: datetime, ends: datetime
+    db: Executor,
+    *,
+    doctor_id: int,
+    starts: datetime,
+    ends: datetime,
+    first_day: date,
+    last_day: date,
 ) -> DoctorWeek | None:
-    row = await db.fetchrow(q("booking.doctor_week"), doctor_id, starts, ends)
+    row = await db.fetchrow(q("booking.doctor_week"), doctor_id, starts, ends, first_day, last_day)
     return DoctorWeek.from_row(row) if row else None
 
 
 async def insert_booking(
-    db: Executor, *, doctor_id: int, user_id: int, starts_at: datetime, ends_at: datetime
-) -> BookingRow:
+    db: Executor,
+    *,
+    doctor_id: int,
+    user_id: int | None,
+    starts_at: datetime,
+    ends_at: datetime,
+    day: date,
+    source: str = "patient",
+    patient_name: str | None = None,
+    phone: str | None = None,
+) -> BookingRow | None:
+    """The new booking; None when the doctor is off or the clinic closed that day."""
     try:
         with constraint_errors(_BOOKING_CONSTRAINTS):
             row = await db.fetchrow(
-                q("booking.insert_booking"), doctor_id, user_id, starts_at, ends_at
+                q("booking.insert_booking"),
+                doctor_id,
+                user_id,
+                starts_at,
+                ends_at,
+                day,
+                source,
+                patient_name,
+                phone,
             )
     except asyncpg.DeadlockDetectedError:
         # Only bookings off the half-hour grid can still meet this way: a conflict all the same.
         raise _BOOKING_CONSTRAINTS["bookings_doctor_no_overlap"]() from None
-    return BookingRow.model_validate(dict(row))
+    return BookingRow.model_validate(dict(row)) if row else None
 
 
 async def list_user_bookings(
@@ -51,8 +75,34 @@ async def get_user_booking(db: Executor, *, booking_id: int, user_id: int) -> Bo
     return BookingRow.model_validate(dict(row)) if row else None
 
 
+async def get_booking(db: Executor, *, booking_id: int) -> BookingRow | None:
+    row = await db.fetchrow(q("booking.get_booking"), booking_id)
+    return BookingRow.model_validate(dict(row)) if row else None
+
+
 async def cancel_booking(
     db: Executor, *, booking_id: int, user_id: int, now: datetime
 ) -> BookingRow | None:
     row = await db.fetchrow(q("booking.cancel_booking"), booking_id, user_id, now)
     return BookingRow.model_validate(dict(row)) if row else None
+
+
+async def cancel_for_clinic(
+    db: Executor, *, booking_ids: Sequence[int], reason: str, now: datetime
+) -> list[BookingRow]:
+    rows = await db.fetch(q("booking.cancel_for_clinic"), list(booking_ids), reason, now)
+    return [BookingRow.model_validate(dict(row)) for row in rows]
+
+
+async def set_attendance(
+    db: Executor, *, booking_id: int, attendance: str, now: datetime, arrive_early: timedelta
+) -> BookingRow | None:
+    row = await db.fetchrow(q("booking.set_attendance"), booking_id, attendance, now, arrive_early)
+    return BookingRow.model_validate(dict(row)) if row else None
+
+
+async def confirmed_in_days(
+    db: Executor, *, doctor_id: int | None, starts: datetime, ends: datetime, now: datetime
+) -> list[BookingRow]:
+    rows = await db.fetch(q("booking.confirmed_in_days"), doctor_id, starts, ends, now)
+    return [BookingRow.model_validate(dict(row)) for row in rows]

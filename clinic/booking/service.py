@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
+
+import asyncpg
 
 from clinic import db
 from clinic.booking import repo
@@ -17,6 +20,7 @@ from clinic.booking.models import (
     WeekSlots,
 )
 from clinic.booking.slots import (
+    DEFAULT_HOURS,
     HORIZON_DAYS,
     SLOT,
     WEEKDAY_NAMES,
@@ -32,12 +36,24 @@ from clinic.booking.slots import (
 )
 from clinic.catalog.models import full_name, photo_url
 from clinic.clock import Clock
-from clinic.errors import BookingPast, NotFound, Unprocessable
+from clinic.errors import (
+    BookingCancelled,
+    BookingPast,
+    DoctorUnavailable,
+    NotFound,
+    TooEarly,
+    Unprocessable,
+)
 from clinic.reminders import service as reminders
 from clinic.reminders.models import Reminder
 
 MAX_LISTED = 200
 WEEK_OF_RANGE = timedelta(days=366)
+# A patient may be marked arrived from this long before the start (no-show: from the start).
+ARRIVE_EARLY = timedelta(minutes=60)
+
+# Work done inside a booking write's own transaction (the staff's audit row, say).
+Within = Callable[[asyncpg.Connection, BookingRow], Awaitable[None]]
 
 
 def to_booking(
@@ -54,6 +70,8 @@ def to_booking(
         upcoming=row.status == "confirmed" and row.starts_at > now,
         created_at=row.created_at,
         cancelled_at=row.cancelled_at,
+        cancelled_by=row.cancelled_by,
+        cancel_reason=row.cancel_reason,
         doctor=BookedDoctor(
             id=row.doctor_id,
             full_name=full_name(row.last_name, row.first_name, row.middle_name),
@@ -86,6 +104,15 @@ class Bookings:
     def now(self) -> datetime:
         return self._clock()
 
+    def day_bounds(self, first: date, last: date) -> tuple[datetime, datetime]:
+        """The instants that begin the clinic's day `first` and end its day `last`."""
+        return day_bounds(first, last, self.tz)
+
+    @staticmethod
+    def default_hours() -> dict[int, tuple[time, time]]:
+        """The clinic's week by ISO weekday, for a doctor with no hours of their own."""
+        return dict(DEFAULT_HOURS)
+
     async def week_slots(self, doctor_id: int, *, week_of: date | None = None) -> WeekSlots:
         """Monday to Saturday of the week holding `week_of` (default: today), with free
         slots."""
@@ -99,13 +126,21 @@ class Bookings:
             return cached
         days = [monday + timedelta(days=offset) for offset in range(len(WORKDAYS))]
         starts, ends = day_bounds(days[0], days[-1], tz)
-        week = await repo.doctor_week(self._db.pool, doctor_id=doctor_id, starts=starts, ends=ends)
+        week = await repo.doctor_week(
+            self._db.pool,
+            doctor_id=doctor_id,
+            starts=starts,
+            ends=ends,
+            first_day=days[0],
+            last_day=days[-1],
+        )
         if week is None:
             raise NotFound(f"Врач {doctor_id} не найден")
         horizon = last_bookable_day(today)
         out = []
         for day in days:
-            free = [] if day > horizon else free_slots(day, week.hours, tz, now, week.booked)
+            closed = day > horizon or day in week.off_days
+            free = [] if closed else free_slots(day, week.hours, tz, now, week.booked)
             out.append(
                 DaySlots(
                     date=day,
@@ -129,6 +164,42 @@ class Bookings:
 
     async def create_booking(self, user_id: int, request: BookingRequest) -> Booking:
         """Books the slot for the user, with its reminders, in one transaction."""
+        day, starts_at = await self._bookable_start(request)
+        async with self._db.transaction() as conn:
+            row, planned = await self._insert(conn, request, day, starts_at, user_id=user_id)
+        self.forget([row.doctor_id])
+        return to_booking(row, tz=self.tz, now=self._clock(), planned=planned)
+
+    async def create_staff_booking(
+        self,
+        request: BookingRequest,
+        *,
+        user_id: int | None,
+        patient_name: str,
+        phone: str | None,
+        within: Within,
+    ) -> BookingRow:
+        """A booking taken by phone or at the desk: the same slot rules; with a known
+        Telegram patient, their confirmation and reminders too."""
+        day, starts_at = await self._bookable_start(request)
+        async with self._db.transaction() as conn:
+            row, _ = await self._insert(
+                conn,
+                request,
+                day,
+                starts_at,
+                user_id=user_id,
+                source="staff",
+                patient_name=patient_name,
+                phone=phone,
+            )
+            await within(conn, row)
+        self.forget([row.doctor_id])
+        return row
+
+    async def _bookable_start(self, request: BookingRequest) -> tuple[date, datetime]:
+        """The clinic's day and the instant of a bookable start: not past, on the grid,
+        in the doctor's hours, on a day the doctor works; 404 / 422 otherwise."""
         tz, now = self.tz, self._clock()
         day, at = request.date, request.time
         today = now.astimezone(tz).date()
@@ -142,10 +213,17 @@ class Bookings:
             )
         starts, ends = day_bounds(day, day, tz)
         week = await repo.doctor_week(
-            self._db.pool, doctor_id=request.doctor_id, starts=starts, ends=ends
+            self._db.pool,
+            doctor_id=request.doctor_id,
+            starts=starts,
+            ends=ends,
+            first_day=day,
+            last_day=day,
         )
         if week is None:
             raise NotFound(f"Врач {request.doctor_id} не найден")
+        if day in week.off_days:
+            raise DoctorUnavailable("Врач не принимает в этот день", field="date")
         span = week.hours.get(day.isoweekday()) if day.isoweekday() in WORKDAYS else None
         if span is None:
             raise Unprocessable("Врач не принимает в этот день", field="date")
@@ -157,19 +235,39 @@ class Bookings:
             raise Unprocessable("Этого времени нет: в этот день переводят часы", field="time")
         if starts_at <= now:
             raise Unprocessable("Это время уже прошло", field="time")
-        async with self._db.transaction() as conn:
-            row = await repo.insert_booking(
-                conn,
-                doctor_id=request.doctor_id,
-                user_id=user_id,
-                starts_at=starts_at,
-                ends_at=starts_at + SLOT,
-            )
+        return day, starts_at
+
+    async def _insert(
+        self,
+        conn: asyncpg.Connection,
+        request: BookingRequest,
+        day: date,
+        starts_at: datetime,
+        *,
+        user_id: int | None,
+        source: str = "patient",
+        patient_name: str | None = None,
+        phone: str | None = None,
+    ) -> tuple[BookingRow, list[Reminder]]:
+        row = await repo.insert_booking(
+            conn,
+            doctor_id=request.doctor_id,
+            user_id=user_id,
+            starts_at=starts_at,
+            ends_at=starts_at + SLOT,
+            day=day,
+            source=source,
+            patient_name=patient_name,
+            phone=phone,
+        )
+        if row is None:  # a day off or a closure committed since the check above
+            raise DoctorUnavailable("Врач не принимает в этот день", field="date")
+        planned: list[Reminder] = []
+        if row.user_id is not None:
             planned = await reminders.plan(
-                conn, booking_id=row.id, chat_id=user_id, starts_at=row.starts_at
+                conn, booking_id=row.id, chat_id=row.user_id, starts_at=row.starts_at
             )
-        self._forget(row.doctor_id)
-        return to_booking(row, tz=tz, now=now, planned=planned)
+        return row, planned
 
     async def list_bookings(self, user_id: int) -> list[Booking]:
         now = self._clock()
@@ -205,9 +303,74 @@ class Bookings:
             else:
                 await reminders.cancel_pending(conn, booking_id=row.id)
             planned = await reminders.booking_reminders(conn, booking_id=row.id)
-        self._forget(row.doctor_id)
+        self.forget([row.doctor_id])
         return to_booking(row, tz=self.tz, now=now, planned=planned)
 
-    def _forget(self, doctor_id: int) -> None:
+    # --- the clinic's side: any booking, inside the caller's transaction ---------------
+
+    async def booking_row(self, booking_id: int) -> BookingRow:
+        row = await repo.get_booking(self._db.pool, booking_id=booking_id)
+        if row is None:
+            raise NotFound("Запись не найдена")
+        return row
+
+    async def cancel_for_clinic(
+        self, conn: asyncpg.Connection, *, booking_ids: Sequence[int], reason: str
+    ) -> list[BookingRow]:
+        """Cancels confirmed bookings that have not begun, in the caller's transaction,
+        with their unsent reminders; each patient in Telegram is told, with the reason.
+        Call `forget` with their doctors once committed."""
+        rows = await repo.cancel_for_clinic(
+            conn, booking_ids=booking_ids, reason=reason, now=self._clock()
+        )
+        for row in rows:
+            await reminders.cancel_pending(conn, booking_id=row.id)
+            if row.user_id is not None:
+                await reminders.notify(
+                    conn, booking_id=row.id, chat_id=row.user_id, kind="cancelled_by_clinic"
+                )
+        return rows
+
+    async def confirmed_in_days(
+        self, conn: asyncpg.Connection, *, doctor_id: int | None, first: date, last: date
+    ) -> list[BookingRow]:
+        """Confirmed bookings still ahead on the clinic's days [first, last] (of one
+        doctor, or of all): what a day off or a closure would hit."""
+        starts, ends = day_bounds(first, last, self.tz)
+        return await repo.confirmed_in_days(
+            conn, doctor_id=doctor_id, starts=starts, ends=ends, now=self._clock()
+        )
+
+    async def set_attendance(
+        self, booking_id: int, *, attendance: str, within: Within
+    ) -> BookingRow:
+        """Arrived from an hour before the start, no-show from the start on."""
+        async with self._db.transaction() as conn:
+            row = await repo.set_attendance(
+                conn,
+                booking_id=booking_id,
+                attendance=attendance,
+                now=self._clock(),
+                arrive_early=ARRIVE_EARLY,
+            )
+            if row is None:
+                found = await repo.get_booking(conn, booking_id=booking_id)
+                if found is None:
+                    raise NotFound("Запись не найдена")
+                if found.status == "cancelled":
+                    raise BookingCancelled("Запись отменена")
+                if attendance == "arrived":
+                    raise TooEarly("Отметить приход можно не раньше чем за час до приёма")
+                raise TooEarly("Неявку можно отметить только после начала приёма")
+            await within(conn, row)
+        return row
+
+    def forget(self, doctor_ids: Iterable[int]) -> None:
+        """Drops this process's computed weeks of these doctors (their slots changed)."""
         if self._cache is not None:
-            self._cache.forget(doctor_id)
+            for doctor_id in set(doctor_ids):
+                self._cache.forget(doctor_id)
+
+    def forget_all(self) -> None:
+        if self._cache is not None:
+            self._cache.clear()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import time
 from pathlib import Path
 
 import asyncpg
@@ -42,6 +43,13 @@ class Catalog:
         if found is None:
             raise NotFound(f"Врач {doctor_id} не найден")
         return found
+
+    async def replace_hours(
+        self, conn: asyncpg.Connection, *, doctor_id: int, hours: list[tuple[int, time, time]]
+    ) -> None:
+        """Sets a doctor's own weekly hours in the caller's transaction ([]: the clinic's
+        default week)."""
+        await repo.replace_doctor_hours(conn, doctor_id=doctor_id, hours=hours)
 
 
 def read_demo_catalog(path: Path = DEMO_CATALOG) -> SeedCatalog:

@@ -28,7 +28,7 @@ CONCURRENCY = 100  # sends in flight per process; also the HTTP connection limit
 
 def renderers(settings: Settings) -> Mapping[str, Render]:
     """Every kind of message in the job table, rendered by the area that plans it."""
-    return {**reminders.renderers(settings.tz)}
+    return {**reminders.renderers(settings.tz, webapp_url=settings.webapp_url)}
 
 
 def build_dispatcher(database: db.Database, sender: Sender, settings: Settings) -> Dispatcher:

@@ -9,7 +9,7 @@ from typing import Any, Literal, NamedTuple
 
 from pydantic import BaseModel
 
-Kind = Literal["confirmation", "24h", "6h", "30m"]
+Kind = Literal["confirmation", "24h", "6h", "30m", "cancelled_by_clinic"]
 Status = Literal["pending", "sending", "sent", "failed", "cancelled"]
 
 
@@ -38,6 +38,7 @@ class ClaimedNotification(BaseModel):
     first_name: str
     middle_name: str | None
     specialization: str
+    cancel_reason: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

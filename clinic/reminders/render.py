@@ -1,6 +1,6 @@
-"""How the reminder kinds read in the chat: the confirmation and the 24 h, 6 h and 30 min
-reminders, each with the booking's card and its buttons. Pure functions, given to the
-dispatcher by the composition root."""
+"""How this area's kinds read in the chat: the confirmation, the 24 h, 6 h and 30 min
+reminders, and the notice of a cancellation by the clinic, each with the booking's card
+and its buttons. Pure functions, given to the dispatcher."""
 
 from __future__ import annotations
 
@@ -29,6 +29,23 @@ def reminder(row: ClaimedNotification, *, tz: ZoneInfo) -> Outgoing:
     return Outgoing(text, keyboards.reminder(row.booking_id))
 
 
-def renderers(tz: ZoneInfo) -> Mapping[str, Render]:
+def cancelled_by_clinic(
+    row: ClaimedNotification, *, tz: ZoneInfo, webapp_url: str | None
+) -> Outgoing:
+    local = row.starts_at.astimezone(tz)
+    text = texts.cancelled_by_clinic(
+        number=row.booking_id,
+        day=local.date(),
+        time=local.strftime("%H:%M"),
+        doctor=full_name(row.last_name, row.first_name, row.middle_name),
+        specialization=row.specialization,
+        reason=row.cancel_reason,
+    )
+    return Outgoing(text, keyboards.book_again(webapp_url))
+
+
+def renderers(tz: ZoneInfo, *, webapp_url: str | None) -> Mapping[str, Render]:
     """Each kind this area plans, with its renderer."""
-    return {kind: partial(reminder, tz=tz) for kind in KINDS}
+    found: dict[str, Render] = {kind: partial(reminder, tz=tz) for kind in KINDS}
+    found["cancelled_by_clinic"] = partial(cancelled_by_clinic, tz=tz, webapp_url=webapp_url)
+    return found

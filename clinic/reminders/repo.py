@@ -17,6 +17,11 @@ async def plan(
     return [Reminder.model_validate(dict(row)) for row in rows]
 
 
+async def notify(db: Executor, *, booking_id: int, chat_id: int, kind: str, channel: str) -> int:
+    planned: int = await db.fetchval(q("reminders.notify"), booking_id, chat_id, kind, channel)
+    return planned
+
+
 async def cancel_pending(db: Executor, *, booking_id: int) -> int:
     count: int = await db.fetchval(q("reminders.cancel_pending"), booking_id)
     return count

@@ -28,6 +28,14 @@ async def plan(
     )
 
 
+async def notify(conn: asyncpg.Connection, *, booking_id: int, chat_id: int, kind: str) -> int:
+    """Plans a notice about the booking to `chat_id`, due now; returns how many (0 when
+    one of that kind was planned before)."""
+    return await repo.notify(
+        conn, booking_id=booking_id, chat_id=chat_id, kind=kind, channel=CHANNEL
+    )
+
+
 async def cancel_pending(conn: asyncpg.Connection, *, booking_id: int) -> int:
     """Cancels the booking's messages not sent yet; returns how many."""
     return await repo.cancel_pending(conn, booking_id=booking_id)

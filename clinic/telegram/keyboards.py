@@ -67,3 +67,12 @@ def reminder(booking_id: int) -> Markup:
             [_button(texts.BTN_MY_BOOKINGS, Callback("bookings"))],
         ]
     }
+
+
+def book_again(webapp_url: str | None) -> Markup:
+    """Under a cancellation by the clinic: book another time, or the menu."""
+    rows: list[list[dict[str, Any]]] = []
+    if webapp_url:
+        rows.append([{"text": texts.BTN_BOOK_AGAIN, "web_app": {"url": webapp_url}}])
+    rows.append([_button(texts.BTN_MENU, Callback("menu"))])
+    return {"inline_keyboard": rows}

@@ -9,7 +9,7 @@ from typing import TypeVar
 
 import orjson
 from aiohttp import web
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter
 
 from clinic.errors import MalformedBody, NotFound, Unprocessable
 
@@ -28,18 +28,32 @@ def json_response(data: BaseModel | Sequence[BaseModel], *, status: int = 200) -
     return web.Response(body=body, status=status, content_type="application/json")
 
 
-async def read_model(request: web.Request, model: type[M]) -> M:
-    """The JSON body as `model`: 400 when it is not JSON, 422 when it does not fit."""
+async def _read_json(request: web.Request) -> object:
     if request.content_type != "application/json":
         raise MalformedBody("Content-Type must be application/json")
     raw = await request.read()
     try:
-        data = orjson.loads(raw)
+        return orjson.loads(raw)
     except orjson.JSONDecodeError:
         raise MalformedBody("The body is not valid JSON") from None
+
+
+async def read_model(request: web.Request, model: type[M]) -> M:
+    """The JSON body as `model`: 400 when it is not JSON, 422 when it does not fit."""
+    data = await _read_json(request)
     if not isinstance(data, dict):
         raise MalformedBody("The body must be a JSON object")
     return model.model_validate(data)
+
+
+async def read_models(request: web.Request, model: type[M], *, max_items: int) -> list[M]:
+    """The JSON body as a list of `model`: 400 when it is not a JSON array."""
+    data = await _read_json(request)
+    if not isinstance(data, list):
+        raise MalformedBody("The body must be a JSON array")
+    if len(data) > max_items:
+        raise Unprocessable(f"at most {max_items} items", field="body")
+    return TypeAdapter(list[model]).validate_python(data)  # type: ignore[valid-type]
 
 
 def path_id(request: web.Request, name: str = "id", *, limit: int = INT4_MAX) -> int:
@@ -57,6 +71,20 @@ def query_text(request: web.Request, name: str, *, max_length: int = 100) -> str
     if len(value) > max_length or "\x00" in value:
         raise Unprocessable(f"{name} must be at most {max_length} characters", field=name)
     return value
+
+
+def query_int(request: web.Request, name: str, *, limit: int = INT4_MAX) -> int | None:
+    """A positive integer from the query string; 422 for anything else."""
+    value = request.query.get(name)
+    if not value:
+        return None
+    if not (value.isascii() and value.isdigit()) or len(value) > 19 or not 0 < int(value) <= limit:
+        raise Unprocessable(f"{name} must be a positive integer", field=name)
+    return int(value)
+
+
+def no_content() -> web.Response:
+    return web.Response(status=204)
 
 
 def query_date(request: web.Request, name: str) -> date | None:

@@ -16,13 +16,14 @@ from typing import Any, TypeVar
 
 import orjson
 from aiohttp import web
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 from pydantic.json_schema import models_json_schema
 
 from clinic.errors import (
     BodyTooLarge,
     ClinicError,
     DatabaseUnavailable,
+    Forbidden,
     InitDataExpired,
     InitDataInvalid,
     InitDataMissing,
@@ -33,7 +34,7 @@ from clinic.errors import (
 F = TypeVar("F", bound=Callable[..., Any])
 REF = "#/components/schemas/{model}"
 _PATH_PARAM = re.compile(r"{(\w+)}")
-DATABASE_TAGS = {"catalog", "booking", "users", "telegram"}
+DATABASE_TAGS = {"catalog", "booking", "users", "telegram", "staff"}
 
 # What every route of a kind may answer, whatever its handler raises.
 AUTH_ERRORS: tuple[type[ClinicError], ...] = (InitDataMissing, InitDataInvalid, InitDataExpired)
@@ -46,7 +47,10 @@ class FieldError(BaseModel):
 
 
 class Problem(BaseModel):
-    """RFC 9457 problem details, with a stable `code`."""
+    """RFC 9457 problem details, with a stable `code`; some carry more members (a 409
+    `bookings_affected` lists the bookings in `bookings`)."""
+
+    model_config = ConfigDict(extra="allow")
 
     type: str
     title: str
@@ -70,11 +74,15 @@ class Operation:
     response: type[BaseModel] | None = None
     many: bool = False
     status: int = 200
+    also: tuple[int, ...] = ()  # other success statuses with the same body
     body: type[BaseModel] | None = None
+    body_many: bool = False  # the body is a JSON array of `body`
     auth: bool = False
     errors: tuple[type[ClinicError], ...] = ()
     query: tuple[Query, ...] = ()
     content_type: str = "application/json"
+    # The staff roles a route of /api/staff admits (its middleware checks them).
+    roles: tuple[str, ...] = ()
 
 
 def operation(**declared: Any) -> Callable[[F], F]:
@@ -127,17 +135,22 @@ def _operation(op: Operation, path: str) -> dict[str, Any]:
     if params:
         doc["parameters"] = params
     if op.body is not None:
-        doc["requestBody"] = {"required": True, "content": _json(_ref(op.body))}
-    if op.response is not None:
-        content = _json(_ref(op.response, op.many))
+        doc["requestBody"] = {"required": True, "content": _json(_ref(op.body, op.body_many))}
+    responses: dict[str, Any] = {str(op.status): {"description": "OK"}}
+    if op.status == 204:
+        responses["204"]["description"] = "Done; no content"
+    elif op.response is not None:
+        responses[str(op.status)]["content"] = _json(_ref(op.response, op.many))
     elif op.content_type == "application/json":
-        content = _json({"type": "object"})
+        responses[str(op.status)]["content"] = _json({"type": "object"})
     else:
-        content = {op.content_type: {"schema": {"type": "string"}}}
-    responses: dict[str, Any] = {str(op.status): {"description": "OK", "content": content}}
+        responses[str(op.status)]["content"] = {op.content_type: {"schema": {"type": "string"}}}
+    for other in op.also:
+        responses[str(other)] = {**responses[str(op.status)], "description": "OK"}
     problem = {"application/problem+json": {"schema": _ref(Problem)}}
     raised = set(op.errors)
     raised |= set(AUTH_ERRORS) if op.auth else set()
+    raised |= {Forbidden} if op.roles else set()
     raised |= set(BODY_ERRORS) if op.body else set()
     raised |= {DatabaseUnavailable} if op.tag in DATABASE_TAGS else set()
     by_status: dict[int, set[type[ClinicError]]] = defaultdict(set)
@@ -148,6 +161,9 @@ def _operation(op: Operation, path: str) -> dict[str, Any]:
     doc["responses"] = responses
     if op.auth:
         doc["security"] = [{"tma": []}]
+    if op.roles:
+        doc["x-roles"] = list(op.roles)
+        doc["description"] = f"Staff only: {', '.join(op.roles)}; anyone else gets 403."
     return doc
 
 

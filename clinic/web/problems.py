@@ -39,8 +39,10 @@ def problem(
     *,
     errors: list[dict[str, str]] | None = None,
     headers: dict[str, str] | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> web.Response:
     body: dict[str, Any] = {
+        **(extra or {}),
         "type": f"urn:clinic:problem:{code}",
         "title": title,
         "status": status,
@@ -79,7 +81,7 @@ async def problems_middleware(request: web.Request, handler: Handler) -> web.Str
         return await handler(request)
     except ClinicError as exc:
         errors = [{"field": exc.field, "message": exc.detail}] if exc.field else None
-        return problem(exc.status, exc.code, exc.title, exc.detail, errors=errors)
+        return problem(exc.status, exc.code, exc.title, exc.detail, errors=errors, extra=exc.extra)
     except ValidationError as exc:
         return _validation_problem(exc)
     except web.HTTPException as exc:
