@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 import aiohttp_cors
@@ -22,7 +23,7 @@ from aiohttp import web
 from clinic import keys
 from clinic.booking import handlers as booking_handlers
 from clinic.booking.cache import WeekCache
-from clinic.booking.service import Bookings
+from clinic.booking.service import Bookings, Limits
 from clinic.bot import demo as demo_chat
 from clinic.bot import webhook
 from clinic.bot.lifecycle import Bot
@@ -38,6 +39,8 @@ from clinic.staff.auth import staff_middleware
 from clinic.staff.service import Staff
 from clinic.users import handlers as users_handlers
 from clinic.users.service import DEMO_USER, Users
+from clinic.waitlist import handlers as waitlist_handlers
+from clinic.waitlist.service import Waitlist
 from clinic.web import health, openapi
 from clinic.web.auth import init_data_middleware, secret_token_middleware
 from clinic.web.observe import observe
@@ -60,7 +63,14 @@ def create_app(
     metrics = Metrics()
     catalog = Catalog(database)
     users = Users(database)
-    bookings = Bookings(database, tz=settings.tz, clock=clock, cache=WeekCache())
+    limits = Limits(
+        cutoff=timedelta(minutes=settings.cancel_cutoff_minutes),
+        max_upcoming=settings.max_upcoming_bookings,
+        phone=settings.clinic_phone,
+        waitlist_fanout=settings.waitlist_fanout,
+    )
+    bookings = Bookings(database, tz=settings.tz, clock=clock, cache=WeekCache(), limits=limits)
+    waitlist = Waitlist(database, bookings=bookings)
     # In demo mode the demo identity is an admin too, so one browser shows both sides.
     admins = [*settings.admin_ids, *([DEMO_USER.id] if settings.demo else [])]
     staff = Staff(
@@ -71,7 +81,9 @@ def create_app(
         tz=settings.tz,
         clock=clock,
     )
-    bot = Bot(settings, database, bookings=bookings, users=users, metrics=metrics)
+    bot = Bot(
+        settings, database, bookings=bookings, users=users, waitlist=waitlist, metrics=metrics
+    )
 
     app = web.Application(
         middlewares=[observe(metrics, database), problems_middleware], client_max_size=MAX_BODY
@@ -84,6 +96,7 @@ def create_app(
     app[keys.users] = users
     app[keys.bookings] = bookings
     app[keys.staff] = staff
+    app[keys.waitlist] = waitlist
     app[keys.bot] = bot
     app.cleanup_ctx.append(database_ctx)
     app.cleanup_ctx.append(bot_ctx)
@@ -108,6 +121,7 @@ def create_app(
     )
     api.add_routes(catalog_handlers.routes(catalog))
     api.add_routes(booking_handlers.routes(bookings))
+    api.add_routes(waitlist_handlers.routes(waitlist))
     api.add_routes(users_handlers.routes(demo=settings.demo))
     if settings.demo:
         api.add_routes(users_handlers.demo_routes(token=token, clock=clock))

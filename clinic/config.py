@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import re
+from datetime import time
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -10,6 +12,17 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from clinic.errors import ConfigError
+
+_SPAN = re.compile(r"([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)")
+
+
+def quiet_span(value: str) -> tuple[time, time] | None:
+    found = _SPAN.fullmatch(value.replace(" ", ""))
+    if found is None:
+        return None
+    a, b, c, d = (int(g) for g in found.groups())
+    start, end = time(a, b), time(c, d)
+    return None if start == end else (start, end)
 
 
 class Settings(BaseSettings):
@@ -32,6 +45,20 @@ class Settings(BaseSettings):
     miniapp_dist: Path = Path("miniapp/dist")
     db_pool_min: int = Field(default=2, ge=1)
     db_pool_max: int = Field(default=10, ge=1)
+    clinic_phone: str = Field(default="+7 (495) 000-00-00", min_length=1, max_length=40)
+    cancel_cutoff_minutes: int = Field(default=120, ge=0, le=7 * 24 * 60)
+    max_upcoming_bookings: int = Field(default=5, ge=1, le=100_000)
+    quiet_hours: str = "22:00-08:00"
+    waitlist_fanout: int = Field(default=3, ge=1, le=100)
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _quiet_span(cls, value: str) -> str:
+        """Empty (off), or HH:MM-HH:MM in the clinic's time; it may run past midnight."""
+        value = value.strip()
+        if value and quiet_span(value) is None:
+            raise ValueError("QUIET_HOURS must be HH:MM-HH:MM (e.g. 22:00-08:00) or empty")
+        return value
 
     @field_validator("clinic_tz")
     @classmethod
@@ -46,6 +73,11 @@ class Settings(BaseSettings):
     @classmethod
     def _strip_slash(cls, value: str | None) -> str | None:
         return value.rstrip("/") if value else None
+
+    @property
+    def quiet(self) -> tuple[time, time] | None:
+        """QUIET_HOURS as (start, end), or None when off."""
+        return quiet_span(self.quiet_hours) if self.quiet_hours else None
 
     @property
     def tz(self) -> ZoneInfo:

@@ -92,6 +92,28 @@ class BookingPast(Conflict):
     title = "The visit has begun or passed"
 
 
+class TooLate(Conflict):
+    """Inside CANCEL_CUTOFF_MINUTES: a patient cancels or moves only by phone."""
+
+    code = "too_late"
+    title = "Too late to change online"
+
+
+class TooManyBookings(Conflict):
+    code = "too_many_bookings"
+    title = "Too many upcoming bookings"
+
+
+class WaitlistFull(Conflict):
+    code = "too_many"
+    title = "Too many waitlist entries"
+
+
+class OfferGone(Conflict):
+    code = "offer_gone"
+    title = "The offer no longer holds"
+
+
 class BookingCancelled(Conflict):
     code = "booking_cancelled"
     title = "The booking is cancelled"

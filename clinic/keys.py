@@ -15,6 +15,7 @@ from clinic.dispatch.dispatcher import Dispatcher
 from clinic.metrics import Metrics
 from clinic.staff.service import Staff
 from clinic.users.service import Users
+from clinic.waitlist.service import Waitlist
 
 settings = web.AppKey("settings", Settings)
 clock: web.AppKey[Clock] = web.AppKey("clock")
@@ -25,6 +26,7 @@ catalog = web.AppKey("catalog", Catalog)
 bookings = web.AppKey("bookings", Bookings)
 users = web.AppKey("users", Users)
 staff = web.AppKey("staff", Staff)
+waitlist = web.AppKey("waitlist", Waitlist)
 # The bot: its sender (Bot API or demo outbox), its intake, its start and stop.
 bot = web.AppKey("bot", Bot)
 # The reminder dispatcher of this process, while it runs (absent with worker=False).

@@ -25,6 +25,9 @@ BTN_LIST = "📋 Показать записи"
 BTN_CANCEL = "❌ Отменить запись"
 BTN_CANCEL_YES = "Да, отменить"
 BTN_CANCEL_NO = "Нет, оставить"
+BTN_CANCEL_SHORT = "❌ Отменить"
+BTN_RESCHEDULE = "🔁 Перенести"
+BTN_COME = "✅ Приду"
 
 COMMAND_START = "Главное меню"
 MENU_BUTTON = "Записаться"
@@ -51,6 +54,14 @@ ALREADY_STARTED = "Приём уже начался или прошёл — эт
 UNKNOWN_BUTTON = "Эта кнопка устарела. Откройте главное меню: /start"
 KEPT = "Хорошо, запись остаётся в силе."
 CANCELLED_TOAST = "Запись отменена"
+ALREADY_CANCELLED = "Эта запись уже отменена."
+COME_TOAST = "Спасибо! Ждём вас."
+MOVED_HEADER = "🔁 Запись перенесена"
+OFFER_HEADER = "🔔 Освободилось время"
+OFFER_BOOKED = "Готово: вы записаны!"
+OFFER_TAKEN = "Это время уже заняли. Вы остаётесь в листе ожидания на этот день."
+OFFER_GONE = "Это предложение больше не действует."
+BUSY_THEN = "У вас уже есть запись на это время."
 BTN_BOOK_AGAIN = "🔖 Записаться снова"
 CLINIC_CANCELLED_HEADER = "❌ Клиника отменила вашу запись"
 
@@ -130,3 +141,46 @@ def cancelled_by_clinic(
         f"{CLINIC_CANCELLED_HEADER}\n\n{details}{because}\n\n"
         "Приносим извинения. Выберите другое время, когда вам удобно."
     )
+
+
+def too_late(*, minutes: int, phone: str) -> str:
+    """A patient's cancel or move inside the cut-off: only by phone."""
+    span = f"{minutes // 60} ч" if minutes % 60 == 0 else f"{minutes} мин"
+    return (
+        f"До приёма меньше {span}: отменить или перенести запись можно только по телефону {phone}."
+    )
+
+
+def too_many(*, limit: int, phone: str) -> str:
+    noun = plural(limit, "предстоящей записи", "предстоящих записей", "предстоящих записей")
+    return (
+        f"У вас уже {limit} {noun} — больше записаться нельзя. Отмените одну из них "
+        f"или позвоните нам: {phone}."
+    )
+
+
+def ask_cancel(*, number: int, day: date, time: str) -> str:
+    """The question, as a callback's toast: the message it sits under keeps its text."""
+    return f"Отменить запись № {number} на {day:%d.%m.%Y} в {time}?"
+
+
+def moved(*, number: int, day: date, time: str, doctor: str, specialization: str) -> str:
+    details = booking_details(
+        number=number, day=day, time=time, doctor=doctor, specialization=specialization
+    )
+    return f"{MOVED_HEADER}\n\n{details}"
+
+
+def offer(*, day: date, time: str, doctor: str, specialization: str) -> str:
+    """A waitlist offer: the freed slot; the first to press its button gets it."""
+    return (
+        f"{OFFER_HEADER}\n\n"
+        f"📅 <b>{day:%d.%m.%Y}</b> в <b>{escape(time)}</b>\n"
+        f"👨‍⚕️ {escape(doctor)}\n"
+        f"🩺 {escape(specialization)}\n\n"
+        "Вы просили сообщить, если место освободится. Запишем того, кто нажмёт первым."
+    )
+
+
+def btn_take(time: str) -> str:
+    return f"✅ Записаться на {time}"

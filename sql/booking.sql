@@ -31,41 +31,80 @@ FROM doctors AS d
 WHERE d.id = $1::int;
 
 -- name: insert_booking
--- Books a slot; raises on bookings_doctor_no_overlap (the slot is taken) or
--- bookings_patient_no_overlap (the patient is booked elsewhere at that time); no row
--- when the doctor is off or the clinic closed that day ($5, the clinic's date).
--- Contenders for one doctor's slot, and one patient's concurrent bookings, queue on
--- transaction-scoped advisory locks (doctor's slot first, then patient, so no cycle)
--- before inserting: the exclusion check alone lets two inserters deadlock, while
--- queued, each later one finds the committed row and fails at once. booking_day_open
--- then takes the day's schedule locks shared and looks at days off and closures with a
--- fresh snapshot, so a time off or a closure of that day cannot commit beside this.
+-- Books a slot, in one statement that says why when it does not: `open` false when the
+-- doctor is off or the clinic closed that day ($5, the clinic's date), `room` false when
+-- the patient already holds $10 upcoming bookings (NULL: no cap); booking columns NULL
+-- then. Raises on bookings_doctor_no_overlap (the slot is taken) or
+-- bookings_patient_no_overlap (the patient is booked elsewhere at that time).
+-- Contenders for one doctor's slot queue on a transaction-scoped advisory lock before
+-- inserting (the exclusion check alone lets two inserters deadlock; queued, each later
+-- one finds the committed row and fails at once). booking_day_open then takes the day's
+-- schedule locks shared and looks at days off and closures with a fresh snapshot, so a
+-- time off or a closure of that day cannot commit beside this; patient_may_book queues
+-- on the patient's lock and counts their upcoming bookings the same way.
 -- $1 doctor_id int, $2 user_id bigint (NULL: a staff booking of a patient without
 -- Telegram), $3 starts_at timestamptz, $4 ends_at timestamptz, $5 day date,
--- $6 source text, $7 patient_name text, $8 phone text
+-- $6 source text, $7 patient_name text, $8 phone text, $9 now timestamptz,
+-- $10 max_upcoming int (NULL: no cap)
 WITH queued AS (
     SELECT pg_advisory_xact_lock(hashtextextended(
-               'booking:doctor:' || $1::int || ':' || extract(epoch FROM $3::timestamptz), 0)),
-           CASE WHEN $2::bigint IS NOT NULL THEN
-               pg_advisory_xact_lock(hashtextextended('booking:patient:' || $2::bigint, 0))
-           END
+               'booking:doctor:' || $1::int || ':' || extract(epoch FROM $3::timestamptz), 0))
 ),
-open AS (
-    SELECT booking_day_open($1::int, $5::date) AS open
+checks AS (
+    SELECT booking_day_open($1::int, $5::date) AS open,
+           $2::bigint IS NULL OR patient_may_book($2::bigint, $9::timestamptz, $10::int) AS room
     FROM queued
 ),
 b AS (
     INSERT INTO bookings (doctor_id, user_id, starts_at, ends_at, source, patient_name, phone)
     SELECT $1::int, $2::bigint, $3::timestamptz, $4::timestamptz, $6::text, $7::text, $8::text
-    FROM open
-    WHERE open.open
+    FROM checks
+    WHERE checks.open AND checks.room
     RETURNING *
 )
 -- The card's doctor columns, as booking_cards has them (a statement cannot read its own
 -- insert through the view).
-SELECT b.*, d.last_name, d.first_name, d.middle_name, d.title, d.specialization, d.photo
-FROM b
-JOIN doctor_cards AS d ON d.id = b.doctor_id;
+SELECT c.open, c.room, b.*, d.last_name, d.first_name, d.middle_name, d.title,
+       d.specialization, d.photo
+FROM checks AS c
+LEFT JOIN b ON true
+LEFT JOIN doctor_cards AS d ON d.id = b.doctor_id;
+
+-- name: reschedule_booking
+-- Moves a patient's confirmed booking (the same row) to another start with the same
+-- doctor, if it starts later than the cut-off $8 after $7. The old time is freed only as
+-- the new one is taken, in this one UPDATE: when the new slot is someone else's, the
+-- exclusion constraints raise and nothing changes. `open` false when the new day is off
+-- or closed, `found` false when there is no such booking to move (booking columns NULL
+-- then). Queues on the new slot's lock, the day's schedule locks and the patient's lock,
+-- as insert_booking does (no cap: the patient holds as many bookings as before).
+-- $1 booking_id bigint, $2 user_id bigint, $3 doctor_id int (the booking's),
+-- $4 starts_at timestamptz, $5 ends_at timestamptz, $6 day date, $7 now timestamptz,
+-- $8 cutoff interval
+WITH queued AS (
+    SELECT pg_advisory_xact_lock(hashtextextended(
+               'booking:doctor:' || $3::int || ':' || extract(epoch FROM $4::timestamptz), 0))
+),
+checks AS (
+    SELECT booking_day_open($3::int, $6::date) AS open,
+           patient_may_book($2::bigint, $7::timestamptz, NULL) AS queued_patient
+    FROM queued
+),
+b AS (
+    UPDATE bookings
+    SET starts_at = $4::timestamptz, ends_at = $5::timestamptz, revision = revision + 1,
+        patient_confirmed_at = NULL
+    FROM checks
+    WHERE checks.open AND checks.queued_patient
+      AND id = $1::bigint AND user_id = $2::bigint AND doctor_id = $3::int
+      AND status = 'confirmed' AND starts_at > $7::timestamptz + $8::interval
+    RETURNING bookings.*
+)
+SELECT c.open, b.id IS NOT NULL AS found, b.*, d.last_name, d.first_name, d.middle_name,
+       d.title, d.specialization, d.photo
+FROM checks AS c
+LEFT JOIN b ON true
+LEFT JOIN doctor_cards AS d ON d.id = b.doctor_id;
 
 -- name: list_user_bookings
 -- A patient's bookings: upcoming confirmed ones first, soonest first; then the rest
@@ -95,13 +134,15 @@ FROM booking_cards
 WHERE id = $1::bigint;
 
 -- name: cancel_booking
--- Cancels a patient's confirmed booking that has not started by $3; no row otherwise.
--- $1 booking_id bigint, $2 user_id bigint, $3 now timestamptz
+-- Cancels a patient's confirmed booking that starts later than the cut-off $4 after $3;
+-- no row otherwise.
+-- $1 booking_id bigint, $2 user_id bigint, $3 now timestamptz, $4 cutoff interval
 WITH b AS (
     UPDATE bookings
-    SET status = 'cancelled', cancelled_at = now(), cancelled_by = 'patient'
+    SET status = 'cancelled', cancelled_at = now(), cancelled_by = 'patient',
+        revision = revision + 1
     WHERE id = $1::bigint AND user_id = $2::bigint
-      AND status = 'confirmed' AND starts_at > $3::timestamptz
+      AND status = 'confirmed' AND starts_at > $3::timestamptz + $4::interval
     RETURNING *
 )
 SELECT b.*, d.last_name, d.first_name, d.middle_name, d.title, d.specialization, d.photo
@@ -115,7 +156,7 @@ JOIN doctor_cards AS d ON d.id = b.doctor_id;
 WITH b AS (
     UPDATE bookings
     SET status = 'cancelled', cancelled_at = now(), cancelled_by = 'clinic',
-        cancel_reason = $2::text
+        cancel_reason = $2::text, revision = revision + 1
     WHERE id = ANY ($1::bigint[]) AND status = 'confirmed' AND starts_at > $3::timestamptz
     RETURNING *
 )
@@ -151,3 +192,18 @@ WHERE ($1::int IS NULL OR doctor_id = $1::int)
   AND starts_at >= $2::timestamptz AND starts_at < $3::timestamptz
   AND starts_at > $4::timestamptz
 ORDER BY starts_at, id;
+
+-- name: confirm_visit
+-- The patient says they will come (the 24-hour reminder's button): marks their confirmed,
+-- upcoming booking; no row otherwise. Confirming twice keeps the first time.
+-- $1 booking_id bigint, $2 user_id bigint, $3 now timestamptz
+WITH b AS (
+    UPDATE bookings
+    SET patient_confirmed_at = coalesce(patient_confirmed_at, $3::timestamptz)
+    WHERE id = $1::bigint AND user_id = $2::bigint
+      AND status = 'confirmed' AND starts_at > $3::timestamptz
+    RETURNING *
+)
+SELECT b.*, d.last_name, d.first_name, d.middle_name, d.title, d.specialization, d.photo
+FROM b
+JOIN doctor_cards AS d ON d.id = b.doctor_id;

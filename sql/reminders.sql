@@ -3,10 +3,12 @@
 -- holder of the lease (same id, status 'sending' and leased_until) may settle a row.
 
 -- name: plan
--- Plans a new booking's messages: the confirmation (due now) and the reminders 24 h, 6 h
--- and 30 min before the visit that are still ahead; wakes the dispatchers at commit.
--- Intervals in hours are exact, so a DST change between the two instants is no matter.
--- $1 booking_id bigint, $2 chat_id bigint, $3 starts_at timestamptz, $4 channel text
+-- Plans a booking's messages: the confirmation (due now; left out with $5 false, as after
+-- a move, which sends its own notice) and the reminders 24 h, 6 h and 30 min before the
+-- visit that are still ahead; wakes the dispatchers at commit. Intervals in hours are
+-- exact, so a DST change between the two instants is no matter.
+-- $1 booking_id bigint, $2 chat_id bigint, $3 starts_at timestamptz, $4 channel text,
+-- $5 with_confirmation boolean
 WITH planned AS (
     INSERT INTO notifications (booking_id, chat_id, kind, due_at)
     SELECT $1::bigint, $2::bigint, k.kind, k.due_at
@@ -14,7 +16,8 @@ WITH planned AS (
                  ('24h', $3::timestamptz - interval '24 hours'),
                  ('6h', $3::timestamptz - interval '6 hours'),
                  ('30m', $3::timestamptz - interval '30 minutes')) AS k (kind, due_at)
-    WHERE k.kind = 'confirmation' OR k.due_at > now()
+    WHERE (k.kind = 'confirmation' AND $5::boolean)
+       OR (k.kind <> 'confirmation' AND k.due_at > now())
     RETURNING kind, due_at, status
 )
 SELECT p.kind, p.due_at, p.status, pg_notify($4::text, '') AS woken
@@ -22,36 +25,65 @@ FROM planned AS p
 ORDER BY p.due_at;
 
 -- name: notify
--- Plans one message about a booking, due now (a notice, not a reminder), and wakes the
--- dispatchers at commit; planning the same kind twice for a booking plans it once.
+-- Plans one message about a booking to a chat, due now (a notice, not a reminder), and
+-- wakes the dispatchers at commit; one of that kind still waiting for the chat is not
+-- planned twice (it will show the booking as it is when sent).
 -- $1 booking_id bigint, $2 chat_id bigint, $3 kind text, $4 channel text
 WITH planned AS (
     INSERT INTO notifications (booking_id, chat_id, kind, due_at)
     VALUES ($1::bigint, $2::bigint, $3::text, now())
-    ON CONFLICT (booking_id, kind) DO NOTHING
+    ON CONFLICT (booking_id, kind, chat_id) WHERE status IN ('pending', 'sending') DO NOTHING
     RETURNING kind
 )
 SELECT count(*)::int AS planned, pg_notify($4::text, '') AS woken
 FROM planned;
 
 -- name: cancel_pending
--- Cancels a booking's messages not sent yet (pending, or leased and not yet settled);
--- returns how many.
+-- Cancels a booking's confirmation and reminders not sent yet (pending, or leased and
+-- not yet settled), not its notices; returns how many.
 -- $1 booking_id bigint
 WITH cancelled AS (
     UPDATE notifications
     SET status = 'cancelled', leased_until = NULL
     WHERE booking_id = $1::bigint AND status IN ('pending', 'sending')
+      AND kind IN ('confirmation', '24h', '6h', '30m')
     RETURNING 1
 )
 SELECT count(*)::int FROM cancelled;
+
+-- name: offer_slot
+-- A booked slot was freed: offers it, due now, to the oldest $4 active waitlist entries
+-- of that doctor and day, not the patient who freed it ($5); wakes the dispatchers.
+-- Returns how many were offered.
+-- $1 doctor_id int, $2 day date, $3 slot_at timestamptz, $4 fanout int, $5 except_user
+-- bigint, $6 channel text
+WITH offered AS (
+    INSERT INTO notifications (chat_id, kind, due_at, waitlist_id, slot_at)
+    SELECT w.user_id, 'waitlist_offer', now(), w.id, $3::timestamptz
+    FROM waitlist AS w
+    WHERE w.doctor_id = $1::int AND w.day = $2::date AND w.status = 'active'
+      AND w.user_id IS DISTINCT FROM $5::bigint
+    ORDER BY w.created_at, w.id
+    LIMIT $4::int
+    ON CONFLICT (waitlist_id, slot_at) WHERE status IN ('pending', 'sending') DO NOTHING
+    RETURNING 1
+)
+SELECT count(*)::int AS offered, pg_notify($6::text, '') AS woken
+FROM offered;
+
+-- name: record_card
+-- The bot sent a message about a booking with its buttons (a card of "my bookings").
+-- $1 chat_id bigint, $2 message_id bigint, $3 booking_id bigint
+INSERT INTO chat_cards (chat_id, message_id, booking_id)
+VALUES ($1::bigint, $2::bigint, $3::bigint)
+ON CONFLICT DO NOTHING;
 
 -- name: booking_reminders
 -- A booking's messages, in due order.
 -- $1 booking_id bigint
 SELECT kind, due_at, status
 FROM notifications
-WHERE booking_id = $1::bigint
+WHERE booking_id = $1::bigint AND kind IN ('confirmation', '24h', '6h', '30m')
 ORDER BY due_at, id;
 
 -- name: claim_due
@@ -120,40 +152,61 @@ gate AS (
     RETURNING p.chat_id
 ),
 ready AS (
-    SELECT c.id, b.starts_at, d.last_name, d.first_name, d.middle_name, d.specialization,
-           b.cancel_reason,
-           CASE x.kind
-               WHEN 'confirmation' THEN b.status = 'confirmed'
-               WHEN 'cancelled_by_clinic' THEN true
-               ELSE b.status = 'confirmed' AND b.starts_at > now()
+    SELECT c.id, coalesce(x.slot_at, b.starts_at) AS starts_at, d.id AS doctor_id,
+           d.last_name, d.first_name, d.middle_name, d.specialization, b.cancel_reason,
+           coalesce(b.patient_name, concat_ws(' ', u.first_name, u.last_name)) AS patient,
+           u.username, b.phone, b.source,
+           CASE WHEN x.kind IN ('cancelled', 'cancelled_by_clinic', 'moved')
+                THEN ARRAY(SELECT k.message_id
+                           FROM chat_cards AS k
+                           WHERE k.booking_id = x.booking_id AND k.chat_id = x.chat_id
+                           ORDER BY k.message_id)
+                ELSE '{}'::bigint[] END AS cards,
+           CASE WHEN x.kind = 'confirmation' THEN b.status = 'confirmed'
+                WHEN x.kind IN ('24h', '6h', '30m')
+                    THEN b.status = 'confirmed' AND b.starts_at > now()
+                WHEN x.kind = 'waitlist_offer'
+                    THEN w.status = 'active' AND x.slot_at > now() AND NOT EXISTS (
+                        SELECT 1 FROM bookings AS o
+                        WHERE o.doctor_id = w.doctor_id AND o.status = 'confirmed'
+                          AND o.starts_at < x.slot_at + make_interval(secs => $6::float8)
+                          AND o.ends_at > x.slot_at)
+                ELSE true
            END AS live
     FROM chosen AS c
     JOIN notifications AS x ON x.id = c.id
-    JOIN bookings AS b ON b.id = x.booking_id
-    JOIN doctor_cards AS d ON d.id = b.doctor_id
+    LEFT JOIN bookings AS b ON b.id = x.booking_id
+    LEFT JOIN waitlist AS w ON w.id = x.waitlist_id
+    JOIN doctor_cards AS d ON d.id = coalesce(b.doctor_id, w.doctor_id)
+    LEFT JOIN users AS u ON u.telegram_id = b.user_id
     WHERE $3::float8 = 0 OR c.chat_id IN (SELECT g.chat_id FROM gate AS g)
 )
 UPDATE notifications AS n
 SET status = CASE WHEN r.live THEN 'sending' ELSE 'cancelled' END,
     leased_until = CASE WHEN r.live THEN now() + make_interval(secs => $2::float8) END,
     attempts = n.attempts + CASE WHEN r.live THEN 1 ELSE 0 END,
-    last_error = CASE WHEN r.live THEN n.last_error ELSE 'booking cancelled or begun' END
+    last_error = CASE WHEN r.live THEN n.last_error ELSE 'no longer due: cancelled, begun or taken' END
 FROM ready AS r
 WHERE n.id = r.id
-RETURNING n.id, n.booking_id, n.chat_id, n.kind, n.status, n.leased_until, n.attempts,
-          extract(epoch FROM now() - n.due_at)::float8 AS overdue,
-          r.starts_at, r.last_name, r.first_name, r.middle_name, r.specialization,
-          r.cancel_reason;
+RETURNING n.id, n.booking_id, n.waitlist_id, n.chat_id, n.kind, n.status, n.leased_until,
+          n.attempts, extract(epoch FROM now() - n.due_at)::float8 AS overdue,
+          r.starts_at, r.doctor_id, r.last_name, r.first_name, r.middle_name,
+          r.specialization, r.cancel_reason, r.patient, r.username, r.phone, r.source,
+          r.cards;
 
 -- name: settle
 -- Records what became of claimed rows, one array element per row: 'sent', 'failed', or
 -- 'pending' again after $4 seconds; $5 is taken off attempts (a send that never counted:
--- released unsent, or refused with 429); $6 is the error, if any. A row whose lease
--- ($2) is no longer held is left alone. With $7 > 0 each settled row's chat gets no
--- message for $7 seconds from now, so messages to a chat are that far apart even when
--- a send was slow. Returns the ids settled.
+-- released unsent, or refused with 429); $6 is the error, if any; $8 the sent message's
+-- id. A row whose lease ($2) is no longer held is left alone. With $7 > 0 each settled
+-- row's chat gets no message for $7 seconds from now, so messages to a chat are that far
+-- apart even when a send was slow. A sent message with a booking's buttons becomes one
+-- of the chat's cards of it; a sent notice that the booking was cancelled or moved
+-- forgets the cards before it (the dispatcher has taken their buttons away). Returns
+-- the ids settled.
 -- $1 ids bigint[], $2 leases timestamptz[], $3 statuses text[], $4 delays float8[],
--- $5 refunds int[], $6 errors text[], $7 chat_interval_seconds float8 (0: no pacing)
+-- $5 refunds int[], $6 errors text[], $7 chat_interval_seconds float8 (0: no pacing),
+-- $8 message_ids bigint[]
 WITH settled AS (
     UPDATE notifications AS n
     SET status = r.status,
@@ -162,11 +215,13 @@ WITH settled AS (
                       ELSE n.due_at END,
         sent_at = CASE WHEN r.status = 'sent' THEN now() END,
         attempts = greatest(0, n.attempts - r.refund),
-        last_error = coalesce(r.error, n.last_error)
+        last_error = coalesce(r.error, n.last_error),
+        message_id = coalesce(r.message_id, n.message_id)
     FROM unnest($1::bigint[], $2::timestamptz[], $3::text[], $4::float8[], $5::int[],
-                $6::text[]) AS r (id, lease, status, delay, refund, error)
+                $6::text[], $8::bigint[]) AS r (id, lease, status, delay, refund, error,
+                                                message_id)
     WHERE n.id = r.id AND n.status = 'sending' AND n.leased_until = r.lease
-    RETURNING n.id, n.chat_id
+    RETURNING n.id, n.chat_id, n.booking_id, n.kind, n.status, n.message_id
 ),
 paced AS (
     INSERT INTO chat_pace AS p (chat_id, next_at)
@@ -175,6 +230,21 @@ paced AS (
     WHERE $7::float8 > 0
     ON CONFLICT (chat_id) DO UPDATE
     SET next_at = greatest(p.next_at, excluded.next_at)
+),
+carded AS (
+    INSERT INTO chat_cards (chat_id, message_id, booking_id)
+    SELECT s.chat_id, s.message_id, s.booking_id
+    FROM settled AS s
+    WHERE s.status = 'sent' AND s.message_id IS NOT NULL
+      AND s.kind IN ('confirmation', '24h', '6h', '30m', 'moved')
+    ON CONFLICT DO NOTHING
+),
+forgotten AS (
+    DELETE FROM chat_cards AS k
+    USING settled AS s
+    WHERE s.status = 'sent' AND s.kind IN ('cancelled', 'cancelled_by_clinic', 'moved')
+      AND k.booking_id = s.booking_id AND k.chat_id = s.chat_id
+      AND k.message_id < coalesce(s.message_id, 0)
 )
 SELECT s.id FROM settled AS s;
 

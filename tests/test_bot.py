@@ -270,18 +270,36 @@ async def test_my_bookings_counts_and_lists_them(bot: Bot, conn: asyncpg.Connect
     assert markup["inline_keyboard"][0][0]["callback_data"] == f"v1:cancel:{first}"
 
 
-async def test_cancelling_asks_first_then_cancels(bot: Bot, conn: asyncpg.Connection) -> None:
+def markups(bot: Bot) -> list[Any]:
+    return [c.params.get("reply_markup") for c in bot.fake.calls_to("editMessageReplyMarkup")]
+
+
+def callbacks_of(markup: Any) -> list[str]:
+    return [b.get("callback_data", "web_app") for row in markup["inline_keyboard"] for b in row]
+
+
+async def test_cancelling_asks_first_then_cancels_and_never_rewrites_the_text(
+    bot: Bot, conn: asyncpg.Connection
+) -> None:
     booking = await book(conn, PATIENT, THURSDAY_9)
     await bot.post(callback_update(f"v1:cancel:{booking}"))
-    question = bot.fake.calls_to("editMessageText")[-1].params
-    assert "Отменить запись" in question["text"]
+    assert "Отменить запись" in bot.answers()[-1]["text"]  # the question, as a notice
+    assert callbacks_of(markups(bot)[-1]) == [f"v1:cancel_yes:{booking}", f"v1:cancel_no:{booking}"]
     assert await conn.fetchval("SELECT status FROM bookings WHERE id = $1", booking) == "confirmed"
     await bot.post(callback_update(f"v1:cancel_no:{booking}"))
     assert bot.answers()[-1].get("text") == texts.KEPT
+    assert callbacks_of(markups(bot)[-1]) == [f"v1:cancel:{booking}", "web_app"]
     await bot.post(callback_update(f"v1:cancel_yes:{booking}"))
     assert await conn.fetchval("SELECT status FROM bookings WHERE id = $1", booking) == "cancelled"
     assert bot.answers()[-1].get("text") == texts.CANCELLED_TOAST
-    assert "отменена" in bot.fake.calls_to("editMessageText")[-1].params["text"]
+    assert markups(bot)[-1] is None  # the card keeps its text and loses its buttons
+    assert bot.fake.calls_to("editMessageText") == []
+    told = await conn.fetchval(
+        "SELECT count(*) FROM notifications WHERE booking_id = $1 AND kind = 'cancelled'", booking
+    )
+    assert told == 1
+    await bot.post(callback_update(f"v1:cancel:{booking}"))
+    assert bot.answers()[-1].get("text") == texts.ALREADY_CANCELLED
 
 
 async def test_a_forged_callback_for_anothers_booking_changes_nothing(
@@ -293,6 +311,7 @@ async def test_a_forged_callback_for_anothers_booking_changes_nothing(
     assert await conn.fetchval("SELECT status FROM bookings WHERE id = $1", victim) == "confirmed"
     assert [a.get("text") for a in bot.answers()] == [texts.NOT_FOUND, texts.NOT_FOUND]
     assert bot.fake.calls_to("editMessageText") == []
+    assert bot.fake.calls_to("editMessageReplyMarkup") == []
 
 
 @pytest.mark.parametrize(

@@ -221,9 +221,14 @@ async def test_a_booking_sends_its_confirmation_at_once(
     assert text.startswith(texts.CONFIRMATION_HEADER)
     assert f"Запись № {booking.id}" in text and day in text and "10:00" in text
     buttons = [
-        b["callback_data"] for row in messages[0]["reply_markup"]["inline_keyboard"] for b in row
+        b.get("callback_data") or b["web_app"]["url"]
+        for row in messages[0]["reply_markup"]["inline_keyboard"]
+        for b in row
     ]
-    assert f"v1:cancel:{booking.id}" in buttons
+    assert buttons == [
+        f"v1:cancel:{booking.id}",
+        f"https://clinic.test/bookings/{booking.id}/reschedule",
+    ]
     row = await conn.fetchrow(
         "SELECT status, attempts, sent_at FROM notifications"
         " WHERE booking_id = $1 AND kind = 'confirmation'",
@@ -283,11 +288,18 @@ async def test_cancelled_and_begun_bookings_are_not_reminded(
     await eventually(all_in(conn, [sentinel], "sent"))
     await eventually(all_in(conn, [orphan, late], "cancelled"))
     cancelled = await conn.fetch(
-        "SELECT kind, status FROM notifications WHERE booking_id = $1 ORDER BY due_at",
+        "SELECT kind, status FROM notifications WHERE booking_id = $1 ORDER BY due_at, id",
         booking.id,
     )
-    assert [r["status"] for r in cancelled] == ["sent", "cancelled", "cancelled", "cancelled"]
-    assert [len(sends(fake, chat)) for chat in (1001, 1002, 1003, 1004)] == [1, 0, 0, 1]
+    assert {(r["kind"], r["status"]) for r in cancelled} == {
+        ("confirmation", "sent"),
+        ("cancelled", "sent"),  # the patient is told of their own cancellation
+        ("24h", "cancelled"),
+        ("6h", "cancelled"),
+        ("30m", "cancelled"),
+    }
+    assert [len(sends(fake, chat)) for chat in (1001, 1002, 1003, 1004)] == [2, 0, 0, 1]
+    assert sends(fake, 1001)[1].params["text"].startswith(f"Запись № {booking.id}")
     await counted(dispatcher, skipped=2)
 
 

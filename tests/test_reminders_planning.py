@@ -197,7 +197,11 @@ async def test_cancelling_cancels_the_pending_ones_in_the_same_transaction(
         ("30m", "cancelled"),
     ]
     assert await conn.fetchval(status, booking["id"]) == "cancelled"
-    assert {r["status"] for r in await rows_of(conn, booking["id"])} == {"cancelled"}
+    left = {(r["kind"], r["status"]) for r in await rows_of(conn, booking["id"])}
+    # Every reminder is cancelled with it; the patient is told of the cancellation.
+    reminders = {kind for kind, status in left if status == "cancelled"}
+    assert reminders == {"confirmation", "24h", "6h", "30m"}
+    assert [kind for kind, status in left if status != "cancelled"] == ["cancelled"]
 
 
 async def test_a_sent_reminder_stays_sent_when_the_booking_is_cancelled(

@@ -4,9 +4,19 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from clinic.booking.models import Booking, BookingRequest, WeekSlots
+from clinic.booking.models import Booking, BookingRequest, Reschedule, WeekSlots
 from clinic.booking.service import Bookings
-from clinic.errors import BookingPast, NotFound, PatientBusy, SlotTaken, Unprocessable
+from clinic.errors import (
+    BookingCancelled,
+    BookingPast,
+    DoctorUnavailable,
+    NotFound,
+    PatientBusy,
+    SlotTaken,
+    TooLate,
+    TooManyBookings,
+    Unprocessable,
+)
 from clinic.web.auth import caller
 from clinic.web.io import INT8_MAX, json_response, path_id, query_date, read_model
 from clinic.web.openapi import Query, operation
@@ -41,7 +51,7 @@ def routes(bookings: Bookings) -> web.RouteTableDef:
         body=BookingRequest,
         response=Booking,
         auth=True,
-        errors=(NotFound, SlotTaken, PatientBusy),
+        errors=(NotFound, SlotTaken, PatientBusy, TooManyBookings, DoctorUnavailable),
     )
     async def create_booking(request: web.Request) -> web.Response:
         body = await read_model(request, BookingRequest)
@@ -71,13 +81,35 @@ def routes(bookings: Bookings) -> web.RouteTableDef:
         booking_id = path_id(request, limit=INT8_MAX)
         return json_response(await bookings.get_booking(caller(request).id, booking_id))
 
+    @table.post(r"/bookings/{id:[0-9]+}/reschedule")
+    @operation(
+        summary="Move one of the caller's bookings to another slot with its doctor",
+        tag="booking",
+        body=Reschedule,
+        response=Booking,
+        auth=True,
+        errors=(
+            NotFound,
+            SlotTaken,
+            PatientBusy,
+            TooLate,
+            BookingPast,
+            BookingCancelled,
+            DoctorUnavailable,
+        ),
+    )
+    async def reschedule(request: web.Request) -> web.Response:
+        booking_id = path_id(request, limit=INT8_MAX)
+        body = await read_model(request, Reschedule)
+        return json_response(await bookings.reschedule(caller(request).id, booking_id, body))
+
     @table.post(r"/bookings/{id:[0-9]+}/cancel")
     @operation(
         summary="Cancel one of the caller's bookings",
         tag="booking",
         response=Booking,
         auth=True,
-        errors=(NotFound, BookingPast),
+        errors=(NotFound, BookingPast, TooLate),
     )
     async def cancel_booking(request: web.Request) -> web.Response:
         booking_id = path_id(request, limit=INT8_MAX)

@@ -16,12 +16,11 @@ _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _HH_MM = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
 
 
-class BookingRequest(BaseModel):
-    """A patient's request; the patient is whoever signed the initData, never a field."""
+class SlotChoice(BaseModel):
+    """A day and a start on the clinic's wall clock, as a patient picks them."""
 
     model_config = ConfigDict(extra="forbid")
 
-    doctor_id: int = Field(ge=1, le=2_147_483_647)
     date: dt.date = Field(description="Clinic-local date, YYYY-MM-DD")
     time: Annotated[
         dt.time,
@@ -41,6 +40,16 @@ class BookingRequest(BaseModel):
         if not isinstance(value, str) or not _HH_MM.fullmatch(value):
             raise ValueError("time must be a string HH:MM")
         return value
+
+
+class BookingRequest(SlotChoice):
+    """A patient's request; the patient is whoever signed the initData, never a field."""
+
+    doctor_id: int = Field(ge=1, le=2_147_483_647)
+
+
+class Reschedule(SlotChoice):
+    """Where to move a booking: another day and time with the same doctor."""
 
 
 class BookedDoctor(BaseModel):
@@ -69,6 +78,8 @@ class Booking(BaseModel):
     cancelled_at: dt.datetime | None
     cancelled_by: CancelledBy | None = None
     cancel_reason: str | None = None
+    patient_confirmed: bool = False
+    revision: int = Field(default=0, description="Grows with each move or cancellation")
     doctor: BookedDoctor
     reminders: list[Reminder] = Field(default_factory=list)
 
@@ -114,6 +125,7 @@ class BookingRow(BaseModel):
     patient_confirmed_at: dt.datetime | None = None
     cancelled_by: CancelledBy | None = None
     cancel_reason: str | None = None
+    revision: int = 0
 
     @property
     def doctor_name(self) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta
+from typing import Any, NamedTuple
 
 import asyncpg
 
@@ -31,6 +32,25 @@ async def doctor_week(
     return DoctorWeek.from_row(row) if row else None
 
 
+class Written(NamedTuple):
+    """What a booking write did: the row, or which check stopped it."""
+
+    open: bool  # the day is not off nor closed
+    passed: bool  # the patient's check: room under the cap (insert), found to move (move)
+    row: BookingRow | None
+
+
+def _written(record: Any, passed: str) -> Written:
+    data = dict(record)
+    opened, ok = bool(data.pop("open")), bool(data.pop(passed))
+    row = BookingRow.model_validate(data) if data.get("id") is not None else None
+    return Written(opened, ok, row)
+
+
+def _conflicts() -> Any:
+    return constraint_errors(_BOOKING_CONSTRAINTS)
+
+
 async def insert_booking(
     db: Executor,
     *,
@@ -39,14 +59,15 @@ async def insert_booking(
     starts_at: datetime,
     ends_at: datetime,
     day: date,
+    now: datetime,
+    max_upcoming: int | None,
     source: str = "patient",
     patient_name: str | None = None,
     phone: str | None = None,
-) -> BookingRow | None:
-    """The new booking; None when the doctor is off or the clinic closed that day."""
+) -> Written:
     try:
-        with constraint_errors(_BOOKING_CONSTRAINTS):
-            row = await db.fetchrow(
+        with _conflicts():
+            record = await db.fetchrow(
                 q("booking.insert_booking"),
                 doctor_id,
                 user_id,
@@ -56,10 +77,49 @@ async def insert_booking(
                 source,
                 patient_name,
                 phone,
+                now,
+                max_upcoming,
             )
     except asyncpg.DeadlockDetectedError:
         # Only bookings off the half-hour grid can still meet this way: a conflict all the same.
         raise _BOOKING_CONSTRAINTS["bookings_doctor_no_overlap"]() from None
+    return _written(record, "room")
+
+
+async def reschedule_booking(
+    db: Executor,
+    *,
+    booking_id: int,
+    user_id: int,
+    doctor_id: int,
+    starts_at: datetime,
+    ends_at: datetime,
+    day: date,
+    now: datetime,
+    cutoff: timedelta,
+) -> Written:
+    try:
+        with _conflicts():
+            record = await db.fetchrow(
+                q("booking.reschedule_booking"),
+                booking_id,
+                user_id,
+                doctor_id,
+                starts_at,
+                ends_at,
+                day,
+                now,
+                cutoff,
+            )
+    except asyncpg.DeadlockDetectedError:
+        raise _BOOKING_CONSTRAINTS["bookings_doctor_no_overlap"]() from None
+    return _written(record, "found")
+
+
+async def confirm_visit(
+    db: Executor, *, booking_id: int, user_id: int, now: datetime
+) -> BookingRow | None:
+    row = await db.fetchrow(q("booking.confirm_visit"), booking_id, user_id, now)
     return BookingRow.model_validate(dict(row)) if row else None
 
 
@@ -81,9 +141,9 @@ async def get_booking(db: Executor, *, booking_id: int) -> BookingRow | None:
 
 
 async def cancel_booking(
-    db: Executor, *, booking_id: int, user_id: int, now: datetime
+    db: Executor, *, booking_id: int, user_id: int, now: datetime, cutoff: timedelta
 ) -> BookingRow | None:
-    row = await db.fetchrow(q("booking.cancel_booking"), booking_id, user_id, now)
+    row = await db.fetchrow(q("booking.cancel_booking"), booking_id, user_id, now, cutoff)
     return BookingRow.model_validate(dict(row)) if row else None
 
 

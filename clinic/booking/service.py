@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import asyncpg
 
-from clinic import db
+from clinic import db, texts
 from clinic.booking import repo
 from clinic.booking.cache import WeekCache, key_of
 from clinic.booking.models import (
@@ -17,6 +18,7 @@ from clinic.booking.models import (
     BookingRequest,
     BookingRow,
     DaySlots,
+    Reschedule,
     WeekSlots,
 )
 from clinic.booking.slots import (
@@ -42,6 +44,8 @@ from clinic.errors import (
     DoctorUnavailable,
     NotFound,
     TooEarly,
+    TooLate,
+    TooManyBookings,
     Unprocessable,
 )
 from clinic.reminders import service as reminders
@@ -54,6 +58,16 @@ ARRIVE_EARLY = timedelta(minutes=60)
 
 # Work done inside a booking write's own transaction (the staff's audit row, say).
 Within = Callable[[asyncpg.Connection, BookingRow], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """What a patient may do on their own (staff are not bound by these)."""
+
+    cutoff: timedelta = timedelta(minutes=120)  # no cancel or move later than this before
+    max_upcoming: int = 5  # upcoming confirmed bookings one patient may hold
+    phone: str = "+7 (495) 000-00-00"  # where to call instead
+    waitlist_fanout: int = 3  # waiting patients offered one freed slot at once
 
 
 def to_booking(
@@ -72,6 +86,8 @@ def to_booking(
         cancelled_at=row.cancelled_at,
         cancelled_by=row.cancelled_by,
         cancel_reason=row.cancel_reason,
+        patient_confirmed=row.patient_confirmed_at is not None,
+        revision=row.revision,
         doctor=BookedDoctor(
             id=row.doctor_id,
             full_name=full_name(row.last_name, row.first_name, row.middle_name),
@@ -95,11 +111,13 @@ class Bookings:
         tz: ZoneInfo,
         clock: Clock,
         cache: WeekCache | None = None,
+        limits: Limits | None = None,
     ) -> None:
         self._db = database
         self.tz = tz
         self._clock = clock
         self._cache = cache
+        self.limits = limits or Limits()
 
     def now(self) -> datetime:
         return self._clock()
@@ -162,11 +180,18 @@ class Bookings:
             cache.put(key, computed)
         return computed
 
-    async def create_booking(self, user_id: int, request: BookingRequest) -> Booking:
-        """Books the slot for the user, with its reminders, in one transaction."""
+    async def create_booking(
+        self, user_id: int, request: BookingRequest, *, within: Within | None = None
+    ) -> Booking:
+        """Books the slot for the patient, with its reminders, in one transaction; at most
+        `max_upcoming` upcoming bookings each, however many arrive at once."""
         day, starts_at = await self._bookable_start(request)
         async with self._db.transaction() as conn:
-            row, planned = await self._insert(conn, request, day, starts_at, user_id=user_id)
+            row, planned = await self._insert(
+                conn, request, day, starts_at, user_id=user_id, capped=True
+            )
+            if within is not None:
+                await within(conn, row)
         self.forget([row.doctor_id])
         return to_booking(row, tz=self.tz, now=self._clock(), planned=planned)
 
@@ -245,23 +270,31 @@ class Bookings:
         starts_at: datetime,
         *,
         user_id: int | None,
+        capped: bool = False,
         source: str = "patient",
         patient_name: str | None = None,
         phone: str | None = None,
     ) -> tuple[BookingRow, list[Reminder]]:
-        row = await repo.insert_booking(
+        written = await repo.insert_booking(
             conn,
             doctor_id=request.doctor_id,
             user_id=user_id,
             starts_at=starts_at,
             ends_at=starts_at + SLOT,
             day=day,
+            now=self._clock(),
+            max_upcoming=self.limits.max_upcoming if capped else None,
             source=source,
             patient_name=patient_name,
             phone=phone,
         )
-        if row is None:  # a day off or a closure committed since the check above
+        if not written.open:  # a day off or a closure committed since the check above
             raise DoctorUnavailable("Врач не принимает в этот день", field="date")
+        if not written.passed or written.row is None:
+            raise TooManyBookings(
+                texts.too_many(limit=self.limits.max_upcoming, phone=self.limits.phone)
+            )
+        row = written.row
         planned: list[Reminder] = []
         if row.user_id is not None:
             planned = await reminders.plan(
@@ -289,22 +322,115 @@ class Bookings:
         return to_booking(row, tz=self.tz, now=now, planned=planned)
 
     async def cancel_booking(self, user_id: int, booking_id: int) -> Booking:
-        """Cancels the user's own upcoming booking and its pending reminders, together;
-        cancelling a cancelled one is a no-op."""
+        """Cancels the patient's own booking and its unsent reminders, together, unless
+        the visit is within the cut-off; cancelling a cancelled one is a no-op. The patient
+        is told in Telegram, and the freed slot is offered to those waiting for that day."""
         now = self._clock()
         async with self._db.transaction() as conn:
-            row = await repo.cancel_booking(conn, booking_id=booking_id, user_id=user_id, now=now)
+            row = await repo.cancel_booking(
+                conn, booking_id=booking_id, user_id=user_id, now=now, cutoff=self.limits.cutoff
+            )
             if row is None:
-                row = await repo.get_user_booking(conn, booking_id=booking_id, user_id=user_id)
-                if row is None:
-                    raise NotFound("Запись не найдена")
+                row = await self._own(conn, user_id, booking_id)
                 if row.status != "cancelled":
-                    raise BookingPast("Приём уже начался или прошёл, его нельзя отменить")
+                    self._refuse_change(row, now)
             else:
                 await reminders.cancel_pending(conn, booking_id=row.id)
+                await reminders.notify(conn, booking_id=row.id, chat_id=user_id, kind="cancelled")
+                await self._offer_freed(conn, row, except_user=user_id)
             planned = await reminders.booking_reminders(conn, booking_id=row.id)
         self.forget([row.doctor_id])
         return to_booking(row, tz=self.tz, now=now, planned=planned)
+
+    async def reschedule(self, user_id: int, booking_id: int, move: Reschedule) -> Booking:
+        """Moves the patient's booking (the same id) to another slot with its doctor, in
+        one transaction: the old time is freed only together with taking the new one, and
+        when the new one is taken nothing changes. Reminders are planned anew; the patient
+        is told; the old slot is offered to those waiting for its day."""
+        now = self._clock()
+        before = await self._own(self._db.pool, user_id, booking_id)
+        self._refuse_change(before, now)
+        request = BookingRequest.model_validate(
+            {"doctor_id": before.doctor_id, "date": f"{move.date}", "time": f"{move.time:%H:%M}"}
+        )
+        day, starts_at = await self._bookable_start(request)
+        if starts_at == before.starts_at:
+            raise Unprocessable("Запись уже на это время", field="time")
+        async with self._db.transaction() as conn:
+            written = await repo.reschedule_booking(
+                conn,
+                booking_id=booking_id,
+                user_id=user_id,
+                doctor_id=before.doctor_id,
+                starts_at=starts_at,
+                ends_at=starts_at + SLOT,
+                day=day,
+                now=now,
+                cutoff=self.limits.cutoff,
+            )
+            if not written.open:
+                raise DoctorUnavailable("Врач не принимает в этот день", field="date")
+            if written.row is None:  # changed since it was read: say what it is now
+                self._refuse_change(await self._own(conn, user_id, booking_id), now)
+                raise BookingCancelled("Запись изменилась, обновите список")
+            row = written.row
+            await reminders.cancel_pending(conn, booking_id=row.id)
+            planned = await reminders.plan(
+                conn,
+                booking_id=row.id,
+                chat_id=user_id,
+                starts_at=row.starts_at,
+                with_confirmation=False,
+            )
+            await reminders.notify(conn, booking_id=row.id, chat_id=user_id, kind="moved")
+            await self._offer_freed(conn, before, except_user=user_id)
+        self.forget([row.doctor_id])
+        return to_booking(row, tz=self.tz, now=now, planned=planned)
+
+    async def confirm_visit(self, user_id: int, booking_id: int) -> Booking:
+        """The patient will come (the 24-hour reminder's "Приду"): staff see it."""
+        now = self._clock()
+        row = await repo.confirm_visit(
+            self._db.pool, booking_id=booking_id, user_id=user_id, now=now
+        )
+        if row is None:
+            found = await self._own(self._db.pool, user_id, booking_id)
+            if found.status == "cancelled":
+                raise BookingCancelled(texts.ALREADY_CANCELLED)
+            raise BookingPast("Приём уже начался или прошёл")
+        return to_booking(row, tz=self.tz, now=now)
+
+    async def _own(self, db: db.Executor, user_id: int, booking_id: int) -> BookingRow:
+        row = await repo.get_user_booking(db, booking_id=booking_id, user_id=user_id)
+        if row is None:
+            raise NotFound("Запись не найдена")
+        return row
+
+    def _refuse_change(self, row: BookingRow, now: datetime) -> None:
+        """Why the patient may not cancel or move this booking now, if they may not."""
+        if row.status == "cancelled":
+            raise BookingCancelled(texts.ALREADY_CANCELLED)
+        if row.starts_at <= now:
+            raise BookingPast("Приём уже начался или прошёл, его нельзя изменить")
+        if row.starts_at <= now + self.limits.cutoff:
+            minutes = int(self.limits.cutoff.total_seconds() // 60)
+            raise TooLate(texts.too_late(minutes=minutes, phone=self.limits.phone))
+
+    async def _offer_freed(
+        self, conn: asyncpg.Connection, freed: BookingRow, *, except_user: int | None
+    ) -> None:
+        """The slot `freed` held is free again: those waiting for its day hear of it,
+        if it is still ahead (the dispatcher checks again that it is free)."""
+        if freed.starts_at <= self._clock():
+            return
+        await reminders.offer_slot(
+            conn,
+            doctor_id=freed.doctor_id,
+            day=freed.starts_at.astimezone(self.tz).date(),
+            slot_at=freed.starts_at,
+            fanout=self.limits.waitlist_fanout,
+            except_user=except_user,
+        )
 
     # --- the clinic's side: any booking, inside the caller's transaction ---------------
 
@@ -315,10 +441,16 @@ class Bookings:
         return row
 
     async def cancel_for_clinic(
-        self, conn: asyncpg.Connection, *, booking_ids: Sequence[int], reason: str
+        self,
+        conn: asyncpg.Connection,
+        *,
+        booking_ids: Sequence[int],
+        reason: str,
+        offer_freed: bool = True,
     ) -> list[BookingRow]:
         """Cancels confirmed bookings that have not begun, in the caller's transaction,
         with their unsent reminders; each patient in Telegram is told, with the reason.
+        With `offer_freed` the slots go to those waiting (not when the day itself closes).
         Call `forget` with their doctors once committed."""
         rows = await repo.cancel_for_clinic(
             conn, booking_ids=booking_ids, reason=reason, now=self._clock()
@@ -329,7 +461,31 @@ class Bookings:
                 await reminders.notify(
                     conn, booking_id=row.id, chat_id=row.user_id, kind="cancelled_by_clinic"
                 )
+            if offer_freed:
+                await self._offer_freed(conn, row, except_user=None)
         return rows
+
+    async def works_on(self, doctor_id: int, day: date) -> bool:
+        """Whether the doctor works that day: their hours, not off, the clinic open."""
+        starts, ends = day_bounds(day, day, self.tz)
+        week = await repo.doctor_week(
+            self._db.pool,
+            doctor_id=doctor_id,
+            starts=starts,
+            ends=ends,
+            first_day=day,
+            last_day=day,
+        )
+        if week is None:
+            raise NotFound(f"Врач {doctor_id} не найден")
+        return (
+            day.isoweekday() in WORKDAYS
+            and day.isoweekday() in week.hours
+            and (day not in week.off_days)
+        )
+
+    def last_bookable_day(self) -> date:
+        return last_bookable_day(self._clock().astimezone(self.tz).date())
 
     async def confirmed_in_days(
         self, conn: asyncpg.Connection, *, doctor_id: int | None, first: date, last: date

@@ -1,20 +1,30 @@
-"""The "Мои записи" conversation: how many, the list, and cancelling with a confirmation.
+"""The "Мои записи" conversation: how many, the list of cards, and what the buttons under
+a card, a confirmation or a reminder do: cancel (asked first), keep, "Приду".
 
-The user is always the sender of the callback; a booking id in callback data is only
-a request, checked by the booking service against that user.
+A button never replaces the text of the message it sits under: only its buttons change,
+and answers come as the callback's notice (or, for a cancellation, as the notice the
+dispatcher sends). The user is always the sender of the callback; a booking id in
+callback data is only a request, checked by the booking service against that user.
 """
 
 from __future__ import annotations
 
+import logging
+
 from clinic import texts
 from clinic.booking.models import Booking
-from clinic.bot.context import BotContext
+from clinic.bot.context import Alert, BotContext
 from clinic.bot.menu import reply
-from clinic.errors import BookingPast, NotFound
+from clinic.errors import BookingCancelled, BookingPast, NotFound, TooLate
+from clinic.reminders import service as reminders
 from clinic.telegram import keyboards
+from clinic.telegram.botapi import BadRequest
 from clinic.telegram.models import CallbackQuery
 
+log = logging.getLogger("clinic.telegram")
+
 MAX_LISTED = 10
+Toast = str | None
 
 
 def card(b: Booking) -> str:
@@ -27,7 +37,7 @@ def card(b: Booking) -> str:
     )
 
 
-async def summary(ctx: BotContext, query: CallbackQuery) -> str | None:
+async def summary(ctx: BotContext, query: CallbackQuery) -> Toast:
     count = len(await ctx.bookings.upcoming(query.sender.id))
     await reply(
         ctx, query, texts.bookings_count(count), keyboards.bookings_summary(count, ctx.webapp_url)
@@ -35,15 +45,22 @@ async def summary(ctx: BotContext, query: CallbackQuery) -> str | None:
     return None
 
 
-async def list_all(ctx: BotContext, query: CallbackQuery) -> str | None:
+async def list_all(ctx: BotContext, query: CallbackQuery) -> Toast:
     found = await ctx.bookings.upcoming(query.sender.id)
     if not found:
         await reply(ctx, query, texts.NO_BOOKINGS, keyboards.main_menu(ctx.webapp_url))
         return None
     for b in found[:MAX_LISTED]:
-        await ctx.sender.send_message(
-            query.sender.id, card(b), reply_markup=keyboards.booking_actions(b.id)
+        sent = await ctx.sender.send_message(
+            query.sender.id, card(b), reply_markup=keyboards.booking_actions(b.id, ctx.webapp_url)
         )
+        if isinstance(sent.get("message_id"), int):
+            await reminders.record_card(
+                ctx.database,
+                chat_id=query.sender.id,
+                message_id=sent["message_id"],
+                booking_id=b.id,
+            )
     return None
 
 
@@ -55,34 +72,99 @@ async def own_booking(ctx: BotContext, query: CallbackQuery, booking_id: int) ->
         return None
 
 
-async def ask_cancel(ctx: BotContext, query: CallbackQuery, booking_id: int) -> str | None:
+async def buttons(ctx: BotContext, query: CallbackQuery, markup: keyboards.Markup | None) -> None:
+    """Changes only the buttons of the message pressed (None: none left). Best effort: a
+    message too old to edit, or already so, keeps what it has."""
+    if query.message is None:
+        return
+    try:
+        await ctx.sender.edit_message_reply_markup(
+            query.message.chat.id, query.message.message_id, reply_markup=markup
+        )
+    except BadRequest as exc:
+        log.info("buttons of message %d kept: %s", query.message.message_id, exc.description)
+
+
+def _stale(b: Booking | None) -> Toast:
+    """What a button on an old message says of the sender's own booking."""
+    if b is None:
+        return texts.NOT_FOUND
+    if b.status == "cancelled":
+        return texts.ALREADY_CANCELLED
+    return texts.ALREADY_STARTED
+
+
+async def _ask(ctx: BotContext, query: CallbackQuery, booking_id: int, *, reminder: bool) -> Toast:
     b = await own_booking(ctx, query, booking_id)
     if b is None:
         return texts.NOT_FOUND
     if not b.upcoming:
-        return texts.NOT_FOUND if b.status == "cancelled" else texts.ALREADY_STARTED
-    question = texts.cancel_question(number=b.id, day=b.date, time=b.time)
-    await reply(ctx, query, f"{card(b)}\n\n{question}", keyboards.confirm_cancel(b.id))
-    return None
+        await buttons(ctx, query, None)
+        return _stale(b)
+    limits = ctx.bookings.limits
+    if b.starts_at <= ctx.bookings.now() + limits.cutoff:
+        minutes = int(limits.cutoff.total_seconds() // 60)
+        return Alert(texts.too_late(minutes=minutes, phone=limits.phone))
+    await buttons(ctx, query, keyboards.confirm_cancel(b.id, from_reminder=reminder))
+    return texts.ask_cancel(number=b.id, day=b.date, time=b.time)
 
 
-async def confirm_cancel(ctx: BotContext, query: CallbackQuery, booking_id: int) -> str | None:
+async def ask_cancel(ctx: BotContext, query: CallbackQuery, booking_id: int) -> Toast:
+    return await _ask(ctx, query, booking_id, reminder=False)
+
+
+async def ask_cancel_from_reminder(ctx: BotContext, query: CallbackQuery, booking_id: int) -> Toast:
+    return await _ask(ctx, query, booking_id, reminder=True)
+
+
+async def confirm_cancel(ctx: BotContext, query: CallbackQuery, booking_id: int) -> Toast:
     try:
-        b = await ctx.bookings.cancel_booking(query.sender.id, booking_id)
+        await ctx.bookings.cancel_booking(query.sender.id, booking_id)
     except NotFound:
         return texts.NOT_FOUND
-    except BookingPast:
-        return texts.ALREADY_STARTED
+    except (BookingPast, BookingCancelled):
+        await buttons(ctx, query, None)
+        return _stale(await own_booking(ctx, query, booking_id))
+    except TooLate as exc:
+        return Alert(exc.detail)
     ctx.metrics.bookings.labels("cancelled", "bot").inc()
-    await reply(
-        ctx, query, texts.cancelled(number=b.id, day=b.date, time=b.time), keyboards.back_to_menu()
-    )
+    # The dispatcher tells the patient in a message of its own and strips the other
+    # cards; this one loses its buttons now.
+    await buttons(ctx, query, None)
     return texts.CANCELLED_TOAST
 
 
-async def keep(ctx: BotContext, query: CallbackQuery, booking_id: int) -> str | None:
+async def keep(ctx: BotContext, query: CallbackQuery, booking_id: int) -> Toast:
     b = await own_booking(ctx, query, booking_id)
     if b is None:
         return texts.NOT_FOUND
-    await reply(ctx, query, card(b), keyboards.booking_actions(b.id))
+    if not b.upcoming:
+        await buttons(ctx, query, None)
+        return _stale(b)
+    await buttons(ctx, query, keyboards.booking_actions(b.id, ctx.webapp_url))
     return texts.KEPT
+
+
+async def keep_reminder(ctx: BotContext, query: CallbackQuery, booking_id: int) -> Toast:
+    b = await own_booking(ctx, query, booking_id)
+    if b is None:
+        return texts.NOT_FOUND
+    if not b.upcoming:
+        await buttons(ctx, query, None)
+        return _stale(b)
+    markup = keyboards.reminder(b.id, ctx.webapp_url, ask_come=not b.patient_confirmed)
+    await buttons(ctx, query, markup)
+    return texts.KEPT
+
+
+async def come(ctx: BotContext, query: CallbackQuery, booking_id: int) -> Toast:
+    """ "Приду" under the 24-hour reminder: staff see it; the button goes, the text stays."""
+    try:
+        b = await ctx.bookings.confirm_visit(query.sender.id, booking_id)
+    except NotFound:
+        return texts.NOT_FOUND
+    except (BookingCancelled, BookingPast):
+        await buttons(ctx, query, None)
+        return _stale(await own_booking(ctx, query, booking_id))
+    await buttons(ctx, query, keyboards.booking_actions(b.id, ctx.webapp_url))
+    return texts.COME_TOAST

@@ -6,18 +6,28 @@ from dataclasses import dataclass
 
 from clinic.booking.service import Bookings
 from clinic.config import Settings
+from clinic.db import Database
 from clinic.metrics import Metrics
 from clinic.telegram.outbox import Sender
 from clinic.users.service import Users
+from clinic.waitlist.service import Waitlist
+
+
+class Alert(str):
+    """A callback's answer to show as an alert the patient closes, not a passing notice."""
+
+    __slots__ = ()
 
 
 @dataclass(frozen=True, slots=True)
 class BotContext:
     bookings: Bookings
     users: Users
+    waitlist: Waitlist
     sender: Sender
     settings: Settings
     metrics: Metrics
+    database: Database
 
     @property
     def webapp_url(self) -> str | None:

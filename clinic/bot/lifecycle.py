@@ -27,6 +27,7 @@ from clinic.metrics import Metrics
 from clinic.telegram.botapi import BotApi, BotApiError
 from clinic.telegram.outbox import DemoOutbox, Sender
 from clinic.users.service import Users
+from clinic.waitlist.service import Waitlist
 
 log = logging.getLogger("clinic.telegram")
 
@@ -125,12 +126,14 @@ class Bot:
         *,
         bookings: Bookings,
         users: Users,
+        waitlist: Waitlist,
         metrics: Metrics,
     ) -> None:
         self.settings = settings
         self._database = database
         self._bookings = bookings
         self._users = users
+        self._waitlist = waitlist
         self._metrics = metrics
         # Demo mode only: what the bot would have sent.
         self.outbox = DemoOutbox() if settings.bot_token is None else None
@@ -151,7 +154,15 @@ class Bot:
         return self._intake
 
     def _start_intake(self, sender: Sender) -> Intake:
-        context = BotContext(self._bookings, self._users, sender, self.settings, self._metrics)
+        context = BotContext(
+            bookings=self._bookings,
+            users=self._users,
+            waitlist=self._waitlist,
+            sender=sender,
+            settings=self.settings,
+            metrics=self._metrics,
+            database=self._database,
+        )
         self._sender = sender
         self._intake = Intake(context, self._database)
         return self._intake

@@ -33,6 +33,15 @@ async def show_menu(ctx: BotContext, query: CallbackQuery) -> str | None:
     return None
 
 
+async def new_menu(ctx: BotContext, query: CallbackQuery) -> str | None:
+    """The menu in a message of its own: asked from under a notice, which stays."""
+    greeting = texts.greeting(query.sender.first_name)
+    await ctx.sender.send_message(
+        query.sender.id, greeting, reply_markup=keyboards.main_menu(ctx.webapp_url)
+    )
+    return None
+
+
 async def show_about(ctx: BotContext, query: CallbackQuery) -> str | None:
     await reply(ctx, query, texts.ABOUT, keyboards.about(ctx.webapp_url))
     return None

@@ -10,8 +10,8 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from clinic import texts
-from clinic.bot import bookings, menu
-from clinic.bot.context import BotContext
+from clinic.bot import bookings, menu, waitlist
+from clinic.bot.context import Alert, BotContext
 from clinic.telegram import callbacks
 from clinic.telegram.botapi import BotApiError
 from clinic.telegram.models import CallbackQuery, ChatMemberUpdated, Message, Update
@@ -19,18 +19,23 @@ from clinic.telegram.models import CallbackQuery, ChatMemberUpdated, Message, Up
 log = logging.getLogger("clinic.telegram")
 
 Plain = Callable[[BotContext, CallbackQuery], Awaitable[str | None]]
-WithBooking = Callable[[BotContext, CallbackQuery, int], Awaitable[str | None]]
+WithId = Callable[[BotContext, CallbackQuery, int], Awaitable[str | None]]
 
 PLAIN: dict[str, Plain] = {
     "menu": menu.show_menu,
+    "menu_new": menu.new_menu,
     "about": menu.show_about,
     "bookings": bookings.summary,
     "list": bookings.list_all,
 }
-WITH_BOOKING: dict[str, WithBooking] = {
+WITH_ID: dict[str, WithId] = {
     "cancel": bookings.ask_cancel,
+    "remind_cancel": bookings.ask_cancel_from_reminder,
     "cancel_yes": bookings.confirm_cancel,
     "cancel_no": bookings.keep,
+    "remind_keep": bookings.keep_reminder,
+    "come": bookings.come,
+    "take": waitlist.take,
 }
 
 
@@ -64,10 +69,12 @@ async def on_callback(ctx: BotContext, query: CallbackQuery) -> None:
         elif parsed.booking_id is None:
             toast = await PLAIN[parsed.action](ctx, query)
         else:
-            toast = await WITH_BOOKING[parsed.action](ctx, query, parsed.booking_id)
+            toast = await WITH_ID[parsed.action](ctx, query, parsed.booking_id)
     finally:
         try:
-            await ctx.sender.answer_callback_query(query.id, text=toast)
+            await ctx.sender.answer_callback_query(
+                query.id, text=toast, show_alert=isinstance(toast, Alert)
+            )
         except BotApiError as exc:
             log.warning("answerCallbackQuery failed: %s", exc)
 

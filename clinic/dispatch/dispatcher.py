@@ -185,11 +185,12 @@ class Dispatcher:
     async def _deliver(self, rows: list[ClaimedNotification]) -> None:
         outcomes: dict[int, Outcome] = {}
         started: set[int] = set()
+        sent: dict[int, int] = {}  # row id: the message id Telegram gave it
         try:
             # One deadline for the batch: a send that outlived its lease could be sent
             # again by another replica.
             async with asyncio.timeout(self._send_timeout):
-                await asyncio.gather(*(self._send(row, outcomes, started) for row in rows))
+                await asyncio.gather(*(self._send(row, outcomes, started, sent) for row in rows))
         except TimeoutError:
             log.warning("dispatcher: sends still unanswered at the batch deadline")
         finally:
@@ -197,11 +198,15 @@ class Dispatcher:
                 for row in rows:
                     if row.id in started and row.id not in outcomes:
                         outcomes[row.id] = self._failure(row, TimeoutError("no answer in time"))
-            await self._settle(rows, outcomes)
+            await self._settle(rows, outcomes, sent)
             self._wakeup.event.set()  # retries may now be due before the loop's wake-up
 
     async def _send(
-        self, row: ClaimedNotification, outcomes: dict[int, Outcome], started: set[int]
+        self,
+        row: ClaimedNotification,
+        outcomes: dict[int, Outcome],
+        started: set[int],
+        sent: dict[int, int],
     ) -> None:
         async with self._slots:
             if self._stopping:
@@ -209,9 +214,11 @@ class Dispatcher:
             message = self._renderers[row.kind](row)
             started.add(row.id)
             try:
-                await self._sender.send_message(
+                answer = await self._sender.send_message(
                     row.chat_id, message.text, reply_markup=message.reply_markup
                 )
+                if isinstance(answer.get("message_id"), int):
+                    sent[row.id] = answer["message_id"]
             except BotApiError as exc:
                 outcomes[row.id] = self._failure(row, exc)
                 if isinstance(exc, RateLimited):
@@ -221,11 +228,27 @@ class Dispatcher:
                 outcomes[row.id] = self._failure(row, exc)
             else:
                 outcomes[row.id] = SENT
+                await self._strip(row)
+
+    async def _strip(self, row: ClaimedNotification) -> None:
+        """After a notice that a booking was cancelled or moved: the chat's older cards of
+        it lose their buttons, so no stale button stays. Best effort: a card too old to
+        edit, or already bare, keeps what it has."""
+        for message_id in row.cards:
+            try:
+                await self._sender.edit_message_reply_markup(row.chat_id, message_id)
+            except BotApiError as exc:
+                log.debug("card %d of chat %d kept its buttons: %s", message_id, row.chat_id, exc)
 
     def _failure(self, row: ClaimedNotification, error: BaseException) -> Outcome:
         return outcome_of(error, attempts=row.attempts, policy=self._retry, rng=self._rng)
 
-    async def _settle(self, rows: list[ClaimedNotification], outcomes: dict[int, Outcome]) -> None:
+    async def _settle(
+        self,
+        rows: list[ClaimedNotification],
+        outcomes: dict[int, Outcome],
+        sent: dict[int, int],
+    ) -> None:
         """Records the batch's outcomes in one statement; 403s also block their users
         and cancel the rest of their messages, in the same transaction."""
         results = [(row, outcomes.get(row.id, RELEASED)) for row in rows]
@@ -233,6 +256,7 @@ class Dispatcher:
             settled = await self._jobs.settle(
                 results,
                 chat_interval_seconds=self.pace.chat_interval if self.pace.limited else 0.0,
+                message_ids=sent,
             )
             rate_limited = [o.delay for r, o in results if o.rate_limited and r.id in settled]
             if rate_limited and self.pace.limited:

@@ -20,6 +20,7 @@ from clinic.reminders.models import Render
 from clinic.reminders.service import JobTable
 from clinic.telegram.botapi import BotApi
 from clinic.telegram.outbox import DemoOutbox, Sender
+from clinic.waitlist import render as waitlist
 
 log = logging.getLogger("clinic.reminders")
 
@@ -28,7 +29,10 @@ CONCURRENCY = 100  # sends in flight per process; also the HTTP connection limit
 
 def renderers(settings: Settings) -> Mapping[str, Render]:
     """Every kind of message in the job table, rendered by the area that plans it."""
-    return {**reminders.renderers(settings.tz, webapp_url=settings.webapp_url)}
+    return {
+        **reminders.renderers(settings.tz, webapp_url=settings.webapp_url),
+        **waitlist.renderers(settings.tz),
+    }
 
 
 def build_dispatcher(database: db.Database, sender: Sender, settings: Settings) -> Dispatcher:

@@ -9,24 +9,39 @@ from typing import Any, Literal, NamedTuple
 
 from pydantic import BaseModel
 
-Kind = Literal["confirmation", "24h", "6h", "30m", "cancelled_by_clinic"]
+# A booking's own messages (planned with it), and what the system tells on its own.
+ReminderKind = Literal["confirmation", "24h", "6h", "30m"]
+Kind = Literal[
+    "confirmation",
+    "24h",
+    "6h",
+    "30m",
+    "cancelled",
+    "cancelled_by_clinic",
+    "moved",
+    "waitlist_offer",
+    "staff_new_booking",
+    "staff_cancelled",
+]
 Status = Literal["pending", "sending", "sent", "failed", "cancelled"]
 
 
 class Reminder(BaseModel):
     """One planned message of a booking."""
 
-    kind: Kind
+    kind: ReminderKind
     due_at: dt.datetime
     status: Status
 
 
 class ClaimedNotification(BaseModel):
     """A row a claim leased (status 'sending') or cancelled on the way (status 'cancelled'),
-    with the booking details its text needs."""
+    with what its text needs: the booking (or, for an offer, the slot and its doctor),
+    the patient, and for a notice of a cancellation or move, the chat's older cards."""
 
     id: int
-    booking_id: int
+    booking_id: int | None
+    waitlist_id: int | None = None
     chat_id: int
     kind: Kind
     status: Status
@@ -34,11 +49,17 @@ class ClaimedNotification(BaseModel):
     attempts: int
     overdue: float
     starts_at: dt.datetime
+    doctor_id: int = 0
     last_name: str
     first_name: str
     middle_name: str | None
     specialization: str
     cancel_reason: str | None = None
+    patient: str | None = None
+    username: str | None = None
+    phone: str | None = None
+    source: str | None = None
+    cards: list[int] = []
 
 
 @dataclass(frozen=True, slots=True)

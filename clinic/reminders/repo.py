@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 
 from clinic.db import Executor
 from clinic.reminders.models import ClaimedNotification, Reminder
@@ -11,10 +11,38 @@ from clinic.sql import q
 
 
 async def plan(
-    db: Executor, *, booking_id: int, chat_id: int, starts_at: datetime, channel: str
+    db: Executor,
+    *,
+    booking_id: int,
+    chat_id: int,
+    starts_at: datetime,
+    channel: str,
+    with_confirmation: bool,
 ) -> list[Reminder]:
-    rows = await db.fetch(q("reminders.plan"), booking_id, chat_id, starts_at, channel)
+    rows = await db.fetch(
+        q("reminders.plan"), booking_id, chat_id, starts_at, channel, with_confirmation
+    )
     return [Reminder.model_validate(dict(row)) for row in rows]
+
+
+async def offer_slot(
+    db: Executor,
+    *,
+    doctor_id: int,
+    day: date,
+    slot_at: datetime,
+    fanout: int,
+    except_user: int | None,
+    channel: str,
+) -> int:
+    offered: int = await db.fetchval(
+        q("reminders.offer_slot"), doctor_id, day, slot_at, fanout, except_user, channel
+    )
+    return offered
+
+
+async def record_card(db: Executor, *, chat_id: int, message_id: int, booking_id: int) -> None:
+    await db.execute(q("reminders.record_card"), chat_id, message_id, booking_id)
 
 
 async def notify(db: Executor, *, booking_id: int, chat_id: int, kind: str, channel: str) -> int:
@@ -40,9 +68,16 @@ async def claim_due(
     rate: float,
     burst: float,
     chat_interval_seconds: float,
+    slot_seconds: float,
 ) -> list[ClaimedNotification]:
     rows = await db.fetch(
-        q("reminders.claim_due"), batch, lease_seconds, rate, burst, chat_interval_seconds
+        q("reminders.claim_due"),
+        batch,
+        lease_seconds,
+        rate,
+        burst,
+        chat_interval_seconds,
+        slot_seconds,
     )
     return [ClaimedNotification.model_validate(dict(row)) for row in rows]
 
@@ -57,6 +92,7 @@ async def settle(
     refunds: Sequence[int],
     errors: Sequence[str | None],
     chat_interval_seconds: float,
+    message_ids: Sequence[int | None],
 ) -> set[int]:
     rows = await db.fetch(
         q("reminders.settle"),
@@ -67,6 +103,7 @@ async def settle(
         refunds,
         errors,
         chat_interval_seconds,
+        message_ids,
     )
     return {row["id"] for row in rows}
 

@@ -4,8 +4,8 @@ table's claim / settle cycle, for the dispatcher."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import datetime
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
 
 import asyncpg
 
@@ -16,15 +16,58 @@ from clinic.reminders.models import ClaimedNotification, Outcome, Reminder
 # Dispatchers LISTEN here; planning NOTIFYs it, so they wake when the booking commits.
 CHANNEL = "clinic_notifications"
 BLOCKED = "the user blocked the bot"
+SLOT_SECONDS = 30 * 60.0  # an offered slot's length, as the booking grid has it
 
 
 async def plan(
-    conn: asyncpg.Connection, *, booking_id: int, chat_id: int, starts_at: datetime
+    conn: asyncpg.Connection,
+    *,
+    booking_id: int,
+    chat_id: int,
+    starts_at: datetime,
+    with_confirmation: bool = True,
 ) -> list[Reminder]:
     """Plans the confirmation (due now) and the 24 h, 6 h and 30 min reminders still ahead
     of the database clock; returns them in due order."""
     return await repo.plan(
-        conn, booking_id=booking_id, chat_id=chat_id, starts_at=starts_at, channel=CHANNEL
+        conn,
+        booking_id=booking_id,
+        chat_id=chat_id,
+        starts_at=starts_at,
+        channel=CHANNEL,
+        with_confirmation=with_confirmation,
+    )
+
+
+async def offer_slot(
+    conn: asyncpg.Connection,
+    *,
+    doctor_id: int,
+    day: date,
+    slot_at: datetime,
+    fanout: int,
+    except_user: int | None,
+) -> int:
+    """Offers a freed slot to the oldest `fanout` waiting patients of that doctor and
+    day (not `except_user`), in the caller's transaction; returns how many."""
+    return await repo.offer_slot(
+        conn,
+        doctor_id=doctor_id,
+        day=day,
+        slot_at=slot_at,
+        fanout=fanout,
+        except_user=except_user,
+        channel=CHANNEL,
+    )
+
+
+async def record_card(
+    database: db.Database, *, chat_id: int, message_id: int, booking_id: int
+) -> None:
+    """The bot sent a message with a booking's buttons: cancelling or moving the booking
+    will take them away."""
+    await repo.record_card(
+        database.pool, chat_id=chat_id, message_id=message_id, booking_id=booking_id
     )
 
 
@@ -69,6 +112,7 @@ class JobTable:
             rate=rate,
             burst=burst,
             chat_interval_seconds=chat_interval_seconds,
+            slot_seconds=SLOT_SECONDS,
         )
 
     async def settle(
@@ -76,6 +120,7 @@ class JobTable:
         results: Sequence[tuple[ClaimedNotification, Outcome]],
         *,
         chat_interval_seconds: float,
+        message_ids: Mapping[int, int] | None = None,
     ) -> set[int]:
         """Records a batch's outcomes in one statement; 403s also block their users and
         cancel the rest of their messages, in the same transaction. Returns the ids whose
@@ -91,6 +136,7 @@ class JobTable:
                 refunds=[outcome.refund for _, outcome in results],
                 errors=[outcome.error for _, outcome in results],
                 chat_interval_seconds=chat_interval_seconds,
+                message_ids=[(message_ids or {}).get(row.id) for row, _ in results],
             )
             if blocked:
                 await repo.block_users(conn, chat_ids=blocked)

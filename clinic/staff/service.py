@@ -430,7 +430,7 @@ class Staff:
                 extra={"bookings": [b.model_dump(mode="json") for b in listed]},
             )
         return await self._bookings.cancel_for_clinic(
-            conn, booking_ids=[row.id for row in affected], reason=reason
+            conn, booking_ids=[row.id for row in affected], reason=reason, offer_freed=False
         )
 
     def _affected(self, row: BookingRow) -> AffectedBooking:

@@ -208,6 +208,16 @@ class BotApi:
         )
         return result
 
+    async def edit_message_reply_markup(
+        self, chat_id: int | str, message_id: int, *, reply_markup: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Replace (None: remove) only the inline keyboard of a message; its text stays."""
+        result: dict[str, Any] = await self.call(
+            "editMessageReplyMarkup",
+            {"chat_id": chat_id, "message_id": message_id, "reply_markup": reply_markup},
+        )
+        return result
+
     async def answer_callback_query(
         self, callback_query_id: str, *, text: str | None = None, show_alert: bool = False
     ) -> bool:

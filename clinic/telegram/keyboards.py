@@ -37,20 +37,34 @@ def bookings_summary(count: int, webapp_url: str | None) -> Markup:
     rows = [[_button(texts.BTN_LIST, Callback("list"))]] if count else []
     if not count and (book := _book(webapp_url)):
         rows.append(book)
-    rows.append([_button(texts.BTN_MENU, Callback("menu"))])
+    rows.append([_button(texts.BTN_MENU, Callback("menu_new"))])
     return {"inline_keyboard": rows}
 
 
-def booking_actions(booking_id: int) -> Markup:
-    return {"inline_keyboard": [[_button(texts.BTN_CANCEL, Callback("cancel", booking_id))]]}
+def _reschedule(booking_id: int, webapp_url: str | None) -> list[dict[str, Any]]:
+    """Moving a booking happens in the MiniApp: its doctor's week, then confirm."""
+    if not webapp_url:
+        return []
+    url = f"{webapp_url.rstrip('/')}/bookings/{booking_id}/reschedule"
+    return [{"text": texts.BTN_RESCHEDULE, "web_app": {"url": url}}]
 
 
-def confirm_cancel(booking_id: int) -> Markup:
+def booking_actions(booking_id: int, webapp_url: str | None = None) -> Markup:
+    """Under a booking's card, its confirmation and reminders: cancel, or move it."""
+    rows = [[_button(texts.BTN_CANCEL, Callback("cancel", booking_id))]]
+    if move := _reschedule(booking_id, webapp_url):
+        rows.append(move)
+    return {"inline_keyboard": rows}
+
+
+def confirm_cancel(booking_id: int, *, from_reminder: bool = False) -> Markup:
+    """Replaces the buttons of the message asked from (never its text): yes, or back."""
+    keep = Callback("remind_keep" if from_reminder else "cancel_no", booking_id)
     return {
         "inline_keyboard": [
             [
                 _button(texts.BTN_CANCEL_YES, Callback("cancel_yes", booking_id)),
-                _button(texts.BTN_CANCEL_NO, Callback("cancel_no", booking_id)),
+                _button(texts.BTN_CANCEL_NO, keep),
             ]
         ]
     }
@@ -60,13 +74,23 @@ def back_to_menu() -> Markup:
     return {"inline_keyboard": [[_button(texts.BTN_MENU, Callback("menu"))]]}
 
 
-def reminder(booking_id: int) -> Markup:
-    return {
-        "inline_keyboard": [
-            [_button(texts.BTN_CANCEL, Callback("cancel", booking_id))],
-            [_button(texts.BTN_MY_BOOKINGS, Callback("bookings"))],
+def reminder(booking_id: int, webapp_url: str | None = None, *, ask_come: bool = False) -> Markup:
+    """Under a reminder. The 24-hour one asks: "Приду" or "Отменить"."""
+    if not ask_come:
+        return booking_actions(booking_id, webapp_url)
+    rows = [
+        [
+            _button(texts.BTN_COME, Callback("come", booking_id)),
+            _button(texts.BTN_CANCEL_SHORT, Callback("remind_cancel", booking_id)),
         ]
-    }
+    ]
+    if move := _reschedule(booking_id, webapp_url):
+        rows.append(move)
+    return {"inline_keyboard": rows}
+
+
+def offer(offer_id: int, time: str) -> Markup:
+    return {"inline_keyboard": [[_button(texts.btn_take(time), Callback("take", offer_id))]]}
 
 
 def book_again(webapp_url: str | None) -> Markup:
@@ -74,5 +98,5 @@ def book_again(webapp_url: str | None) -> Markup:
     rows: list[list[dict[str, Any]]] = []
     if webapp_url:
         rows.append([{"text": texts.BTN_BOOK_AGAIN, "web_app": {"url": webapp_url}}])
-    rows.append([_button(texts.BTN_MENU, Callback("menu"))])
+    rows.append([_button(texts.BTN_MENU, Callback("menu_new"))])
     return {"inline_keyboard": rows}

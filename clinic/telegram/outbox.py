@@ -29,6 +29,10 @@ class Sender(Protocol):
         reply_markup: dict[str, Any] | None = None,
     ) -> dict[str, Any]: ...
 
+    async def edit_message_reply_markup(
+        self, chat_id: int | str, message_id: int, *, reply_markup: dict[str, Any] | None = None
+    ) -> dict[str, Any]: ...
+
     async def answer_callback_query(
         self, callback_query_id: str, *, text: str | None = None, show_alert: bool = False
     ) -> bool: ...
@@ -95,6 +99,19 @@ class DemoOutbox:
                 await self._notify()
                 return message
         return await self.send_message(chat_id, text, reply_markup=reply_markup)
+
+    async def edit_message_reply_markup(
+        self, chat_id: int | str, message_id: int, *, reply_markup: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        for message in self._chats.get(int(chat_id), ()):
+            if message["message_id"] == message_id:
+                message.pop("reply_markup", None)
+                if reply_markup is not None:
+                    message["reply_markup"] = reply_markup
+                self.version += 1
+                await self._notify()
+                return message
+        return {}
 
     async def answer_callback_query(
         self, callback_query_id: str, *, text: str | None = None, show_alert: bool = False

@@ -132,6 +132,7 @@ class FakeBotApi:
                 ("getMe", self._get_me),
                 ("sendMessage", self._send_message),
                 ("editMessageText", self._edit_message_text),
+                ("editMessageReplyMarkup", self._edit_message_reply_markup),
                 ("answerCallbackQuery", self._answer_callback_query),
                 ("setWebhook", self._set_webhook),
                 ("deleteWebhook", self._delete_webhook),
@@ -375,6 +376,25 @@ class FakeBotApi:
         # Like Telegram: an edit without reply_markup removes the inline keyboard.
         edited = {k: v for k, v in old.items() if k != "reply_markup"}
         edited.update(text=text, edit_date=int(time.time()))
+        if markup is not None:
+            edited["reply_markup"] = markup
+        self._messages[key] = edited
+        return edited, None
+
+    async def _edit_message_reply_markup(self, params: dict[str, Any]) -> tuple[Any, str | None]:
+        """Only the inline keyboard changes (none given: it goes); the text stays."""
+        if params.get("inline_message_id") is None and params.get("message_id") is None:
+            raise _ApiFail(400, "Bad Request: message identifier is not specified")
+        message_id = params.get("message_id")
+        key = (_chat_id(params), message_id if isinstance(message_id, int) else 0)
+        old = self._messages.get(key)
+        if old is None:
+            raise _ApiFail(400, "Bad Request: message to edit not found")
+        markup = _checked_markup(params.get("reply_markup"))
+        if markup == old.get("reply_markup"):
+            raise _ApiFail(400, _NOT_MODIFIED)
+        edited = {k: v for k, v in old.items() if k != "reply_markup"}
+        edited["edit_date"] = int(time.time())
         if markup is not None:
             edited["reply_markup"] = markup
         self._messages[key] = edited
