@@ -39,11 +39,12 @@ WHERE id = $1::int;
 
 -- name: upsert_specialization
 -- Inserts a specialization or brings it up to date, by slug; returns its id.
--- $1 slug text, $2 name text, $3 description text, $4 icon text
-INSERT INTO specializations (slug, name, description, icon)
-VALUES ($1::text, $2::text, $3::text, $4::text)
+-- $1 slug text, $2 name text, $3 description text, $4 icon text, $5 keywords text[]
+INSERT INTO specializations (slug, name, description, icon, keywords)
+VALUES ($1::text, $2::text, $3::text, $4::text, $5::text[])
 ON CONFLICT (slug) DO UPDATE
-SET name = excluded.name, description = excluded.description, icon = excluded.icon
+SET name = excluded.name, description = excluded.description, icon = excluded.icon,
+    keywords = excluded.keywords
 RETURNING id;
 
 -- name: upsert_doctor

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import time
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, computed_field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, computed_field
 
 PHOTO_PATH = "/photos/"
 
@@ -61,12 +61,17 @@ class SeedHours(BaseModel):
     end: time
 
 
+Keyword = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
+
+
 class SeedSpecialization(BaseModel):
     model_config = ConfigDict(extra="forbid")
     slug: str = Field(pattern=r"^[a-z0-9-]+$")
     name: str
     description: str
     icon: str
+    # Words and short phrases patients use for it, symptoms included: what search finds.
+    keywords: list[Keyword] = Field(default_factory=list)
 
 
 class SeedDoctor(BaseModel):

@@ -30,10 +30,10 @@ async def get_doctor(db: Executor, *, doctor_id: int) -> Doctor | None:
 
 
 async def upsert_specialization(
-    db: Executor, *, slug: str, name: str, description: str, icon: str
+    db: Executor, *, slug: str, name: str, description: str, icon: str, keywords: list[str]
 ) -> int:
     specialization_id: int = await db.fetchval(
-        q("catalog.upsert_specialization"), slug, name, description, icon
+        q("catalog.upsert_specialization"), slug, name, description, icon, keywords
     )
     return specialization_id
 

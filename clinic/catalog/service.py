@@ -64,7 +64,12 @@ async def seed(pool: asyncpg.Pool, catalog: SeedCatalog) -> tuple[int, int]:
         ids: dict[str, int] = {}
         for spec in catalog.specializations:
             ids[spec.slug] = await repo.upsert_specialization(
-                conn, slug=spec.slug, name=spec.name, description=spec.description, icon=spec.icon
+                conn,
+                slug=spec.slug,
+                name=spec.name,
+                description=spec.description,
+                icon=spec.icon,
+                keywords=spec.keywords,
             )
         for doc in catalog.doctors:
             if doc.specialization not in ids:
