@@ -51,6 +51,13 @@ class Doctor(BaseModel):
         return cls.model_validate(data)
 
 
+class SearchResults(BaseModel):
+    """What GET /api/search answers: both lists best match first, empty for an empty query."""
+
+    specializations: list[Specialization]
+    doctors: list[Doctor]
+
+
 # The demo catalog file (clinic/catalog/demo/catalog.json).
 
 
