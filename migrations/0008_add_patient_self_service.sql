@@ -3,7 +3,7 @@
 -- table carrying every message the system sends on its own: waitlist offers, notices of
 -- cancellations and moves, staff notices. The bot remembers the cards it sent per booking
 -- so that cancelling or moving it takes their buttons away.
--- depends: 0006_create_staff
+-- depends: 0006_create_staff 0007_add_catalog_search
 
 -- "Tell me if a slot frees up that day": active until booked through an offer, removed,
 -- or the day passes.

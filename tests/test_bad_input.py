@@ -394,13 +394,34 @@ async def test_random_search_text_is_served_or_refused(client: TestClient, q: st
 
 
 @fuzz
+@given(
+    q=st.text(max_size=120)
+    | st.sampled_from(["%", "_", "\\", "ё", "*", "..", "зуб", ":*", "&", "!", "<->", "'", "в на"])
+)
+async def test_random_catalog_search_text_is_served_or_refused(client: TestClient, q: str) -> None:
+    # Text-search syntax ("&", ":*", "<->") is only ever a word separator to the search.
+    response = await client.get("/api/search", params={"q": q})
+    await assert_refused_or_served(response, {200, 422})
+    if response.status == 200:
+        found = await response.json()
+        assert set(found) == {"specializations", "doctors"}
+        assert all(isinstance(found[kind], list) for kind in found)
+    else:
+        assert len(q) > 100 or "\x00" in q
+
+
+@fuzz
 @given(raw=st.binary(max_size=60))
 async def test_random_raw_query_strings_are_served_or_refused(
     client: TestClient, conn: asyncpg.Connection, raw: bytes
 ) -> None:
     doctor = await doctor_id(conn)
     encoded = quote_from_bytes(raw, safe="")
-    for path, name in (("/api/specializations", "q"), (f"/api/doctors/{doctor}/slots", "week_of")):
+    for path, name in (
+        ("/api/specializations", "q"),
+        ("/api/search", "q"),
+        (f"/api/doctors/{doctor}/slots", "week_of"),
+    ):
         response = await client.get(URL(f"{path}?{name}={encoded}", encoded=True))
         await assert_refused_or_served(response, {200, 422})
 
@@ -524,6 +545,20 @@ async def test_injections_in_the_search_change_nothing(
         await assert_refused_or_served(response, {200})
         names = [s["name"] for s in await response.json()]
         assert all(payload.strip().lower() in name.lower() for name in names), (payload, names)
+    await assert_intact(conn, before)
+
+
+async def test_injections_in_the_catalog_search_change_nothing(
+    client: TestClient, conn: asyncpg.Connection
+) -> None:
+    before = await row_counts(conn)
+    for payload in INJECTIONS:
+        started = time.monotonic()
+        response = await client.get("/api/search", params={"q": payload})
+        assert time.monotonic() - started < SLEEP_LIMIT, payload
+        await assert_refused_or_served(response, {200})
+        found = await response.json()
+        assert set(found) == {"specializations", "doctors"}, payload
     await assert_intact(conn, before)
 
 

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncpg
+import pytest
 from aiohttp.test_utils import TestClient
+from pydantic import ValidationError
 
 from clinic import db
 from clinic.catalog import service as catalog
+from clinic.catalog.models import SeedSpecialization
 
 
 async def test_specializations_are_listed_by_name_with_doctor_counts(client: TestClient) -> None:
@@ -116,3 +119,28 @@ async def test_seeding_twice_changes_nothing(empty_db: str) -> None:
         assert await pool.fetchval("SELECT count(DISTINCT doctor_id) FROM doctor_hours") == 2
     finally:
         await pool.close()
+
+
+async def test_seeding_keeps_the_keywords_and_brings_them_up_to_date(empty_db: str) -> None:
+    pool = await db.create_pool(empty_db, min_size=1, max_size=2)
+    keywords = "SELECT keywords FROM specializations WHERE slug = 'dentistry'"
+    try:
+        demo = catalog.read_demo_catalog()
+        assert all(len(spec.keywords) >= 15 for spec in demo.specializations)
+        await catalog.seed(pool, demo)
+        assert {"зубы", "кариес"} <= set(await pool.fetchval(keywords))
+        changed = demo.model_copy(deep=True)
+        next(s for s in changed.specializations if s.slug == "dentistry").keywords = ["брекеты"]
+        await catalog.seed(pool, changed)
+        assert await pool.fetchval(keywords) == ["брекеты"]
+    finally:
+        await pool.close()
+
+
+def test_a_seed_keyword_must_say_something() -> None:
+    spec = {"slug": "x", "name": "X", "description": "", "icon": "fa-x"}
+    assert SeedSpecialization.model_validate(spec).keywords == []
+    assert SeedSpecialization.model_validate({**spec, "keywords": [" зубы "]}).keywords == ["зубы"]
+    for bad in ([""], ["   "], ["я" * 81], [None], "зубы"):
+        with pytest.raises(ValidationError):
+            SeedSpecialization.model_validate({**spec, "keywords": bad})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from clinic.catalog.models import Doctor, Specialization
+from clinic.catalog.models import Doctor, SearchResults, Specialization
 from clinic.catalog.service import Catalog
 from clinic.errors import NotFound, Unprocessable
 from clinic.web.io import json_response, path_id, query_text
@@ -32,6 +32,25 @@ def routes(catalog: Catalog) -> web.RouteTableDef:
     async def list_specializations(request: web.Request) -> web.Response:
         found = await catalog.specializations(search=query_text(request, "q"))
         return json_response(found)
+
+    @table.get("/search")
+    @operation(
+        summary="Specializations and doctors matching what a patient typed",
+        tag="catalog",
+        response=SearchResults,
+        errors=(Unprocessable,),
+        query=(
+            Query(
+                "q",
+                'Words to look for: a specialization, a symptom ("зубы", "давление"), a '
+                "doctor's name; Russian word forms, beginnings of words, case and ё/е are all "
+                "matched. Empty: both lists are empty",
+                {"type": "string", "maxLength": 100},
+            ),
+        ),
+    )
+    async def search(request: web.Request) -> web.Response:
+        return json_response(await catalog.search(query_text(request, "q")))
 
     @table.get(r"/specializations/{id:[0-9]+}")
     @operation(

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import time
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, computed_field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, computed_field
 
 PHOTO_PATH = "/photos/"
 
@@ -51,6 +51,13 @@ class Doctor(BaseModel):
         return cls.model_validate(data)
 
 
+class SearchResults(BaseModel):
+    """What GET /api/search answers: both lists best match first, empty for an empty query."""
+
+    specializations: list[Specialization]
+    doctors: list[Doctor]
+
+
 # The demo catalog file (clinic/catalog/demo/catalog.json).
 
 
@@ -61,12 +68,17 @@ class SeedHours(BaseModel):
     end: time
 
 
+Keyword = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
+
+
 class SeedSpecialization(BaseModel):
     model_config = ConfigDict(extra="forbid")
     slug: str = Field(pattern=r"^[a-z0-9-]+$")
     name: str
     description: str
     icon: str
+    # Words and short phrases patients use for it, symptoms included: what search finds.
+    keywords: list[Keyword] = Field(default_factory=list)
 
 
 class SeedDoctor(BaseModel):

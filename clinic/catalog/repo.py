@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import time
+from typing import NamedTuple
 
 from clinic.catalog.models import Doctor, Specialization
 from clinic.db import Executor
@@ -29,11 +30,43 @@ async def get_doctor(db: Executor, *, doctor_id: int) -> Doctor | None:
     return Doctor.from_row(row) if row else None
 
 
+class SearchTerms(NamedTuple):
+    """The text-search queries for what a patient typed (sql/catalog.sql search_terms)."""
+
+    exact: list[str]  # a tsquery per word: its stem as a whole word
+    loose: list[str]  # a tsquery per word: words that begin with it too
+    any_word: str  # a tsquery matching any of the words
+
+
+async def search_terms(db: Executor, *, text: str) -> SearchTerms | None:
+    """None when no word is left (punctuation only, say)."""
+    row = await db.fetchrow(q("catalog.search_terms"), text)
+    if row is None or row["exact"] is None:
+        return None
+    return SearchTerms(list(row["exact"]), list(row["loose"]), row["any_word"])
+
+
+async def search_specializations(
+    db: Executor, *, terms: SearchTerms, limit: int
+) -> list[Specialization]:
+    rows = await db.fetch(
+        q("catalog.search_specializations"), terms.exact, terms.loose, terms.any_word, limit
+    )
+    return [Specialization.model_validate(dict(row)) for row in rows]
+
+
+async def search_doctors(db: Executor, *, terms: SearchTerms, limit: int) -> list[Doctor]:
+    rows = await db.fetch(
+        q("catalog.search_doctors"), terms.exact, terms.loose, terms.any_word, limit
+    )
+    return [Doctor.from_row(row) for row in rows]
+
+
 async def upsert_specialization(
-    db: Executor, *, slug: str, name: str, description: str, icon: str
+    db: Executor, *, slug: str, name: str, description: str, icon: str, keywords: list[str]
 ) -> int:
     specialization_id: int = await db.fetchval(
-        q("catalog.upsert_specialization"), slug, name, description, icon
+        q("catalog.upsert_specialization"), slug, name, description, icon, keywords
     )
     return specialization_id
 

@@ -9,8 +9,11 @@ import asyncpg
 
 from clinic import db
 from clinic.catalog import repo
-from clinic.catalog.models import Doctor, SeedCatalog, Specialization
+from clinic.catalog.models import Doctor, SearchResults, SeedCatalog, Specialization
 from clinic.errors import NotFound
+
+# At most this many of each kind in one answer: the catalog's best matches, not all of it.
+SEARCH_LIMIT = 20
 
 DEMO_CATALOG = Path(__file__).resolve().parent / "demo" / "catalog.json"
 DEMO_PHOTOS = DEMO_CATALOG.parent / "photos"
@@ -25,6 +28,22 @@ class Catalog:
     async def specializations(self, *, search: str | None) -> list[Specialization]:
         search = search.strip() if search else None
         return await repo.list_specializations(self._db.pool, search=search or None)
+
+    async def search(self, text: str | None) -> SearchResults:
+        """Specializations and doctors for what a patient typed, best first (sql/catalog.sql,
+        "Search"); nothing for an empty query or one of punctuation only."""
+        if not text or not text.strip():
+            return SearchResults(specializations=[], doctors=[])
+        async with self._db.pool.acquire() as conn:
+            terms = await repo.search_terms(conn, text=text)
+            if terms is None:
+                return SearchResults(specializations=[], doctors=[])
+            return SearchResults(
+                specializations=await repo.search_specializations(
+                    conn, terms=terms, limit=SEARCH_LIMIT
+                ),
+                doctors=await repo.search_doctors(conn, terms=terms, limit=SEARCH_LIMIT),
+            )
 
     async def specialization(self, specialization_id: int) -> Specialization:
         found = await repo.get_specialization(self._db.pool, specialization_id=specialization_id)
@@ -72,7 +91,12 @@ async def seed(pool: asyncpg.Pool, catalog: SeedCatalog) -> tuple[int, int]:
         ids: dict[str, int] = {}
         for spec in catalog.specializations:
             ids[spec.slug] = await repo.upsert_specialization(
-                conn, slug=spec.slug, name=spec.name, description=spec.description, icon=spec.icon
+                conn,
+                slug=spec.slug,
+                name=spec.name,
+                description=spec.description,
+                icon=spec.icon,
+                keywords=spec.keywords,
             )
         for doc in catalog.doctors:
             if doc.specialization not in ids:

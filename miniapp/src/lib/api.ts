@@ -6,6 +6,7 @@ import type {
   Doctor,
   Me,
   Problem,
+  SearchResults,
   Specialization,
   WeekSlots,
 } from './types'
@@ -71,6 +72,8 @@ export const api = {
   demoIdentity: () => request<DemoIdentity>('GET', '/api/demo/identity'),
   me: () => request<Me>('GET', '/api/me'),
   specializations: () => request<Specialization[]>('GET', '/api/specializations'),
+  search: (q: string) =>
+    request<SearchResults>('GET', `/api/search?q=${encodeURIComponent(q)}`),
   specialization: (id: number) => request<Specialization>('GET', `/api/specializations/${id}`),
   doctorsOf: (specializationId: number) =>
     request<Doctor[]>('GET', `/api/specializations/${specializationId}/doctors`),

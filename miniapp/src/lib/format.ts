@@ -1,4 +1,4 @@
-// Russian plurals, dates and text matching.
+// Russian plurals and dates.
 
 /** plural(5, ['врач', 'врача', 'врачей']) -> 'врачей' (forms for 1, 2..4, 5..20). */
 export function plural(n: number, forms: readonly [string, string, string]): string {
@@ -21,11 +21,6 @@ export const FREE_WINDOWS = ['свободное окно', 'свободных 
 /** 'Стаж 15 лет', 'Стаж 21 год'; a doctor in the first year: 'Стаж менее года'. */
 export function experience(years: number): string {
   return years < 1 ? 'Стаж менее года' : `Стаж ${countWith(years, YEARS)}`
-}
-
-/** Lower case, ё as е, spaces collapsed: the key the search compares. */
-export function searchKey(text: string): string {
-  return text.toLocaleLowerCase('ru-RU').replace(/ё/g, 'е').replace(/\s+/g, ' ').trim()
 }
 
 const MONTHS_GENITIVE = [

@@ -23,6 +23,12 @@ export interface Doctor {
   photo_url: string | null
 }
 
+/** GET /api/search: both lists best match first; both empty for an empty query. */
+export interface SearchResults {
+  specializations: Specialization[]
+  doctors: Doctor[]
+}
+
 export interface SlotDay {
   date: string
   weekday: string
