@@ -69,10 +69,17 @@ def create_app(
         phone=settings.clinic_phone,
         waitlist_fanout=settings.waitlist_fanout,
     )
-    bookings = Bookings(database, tz=settings.tz, clock=clock, cache=WeekCache(), limits=limits)
-    waitlist = Waitlist(database, bookings=bookings)
     # In demo mode the demo identity is an admin too, so one browser shows both sides.
     admins = [*settings.admin_ids, *([DEMO_USER.id] if settings.demo else [])]
+    bookings = Bookings(
+        database,
+        tz=settings.tz,
+        clock=clock,
+        cache=WeekCache(),
+        limits=limits,
+        staff_admins=admins,
+    )
+    waitlist = Waitlist(database, bookings=bookings)
     staff = Staff(
         database,
         bookings=bookings,
@@ -82,7 +89,13 @@ def create_app(
         clock=clock,
     )
     bot = Bot(
-        settings, database, bookings=bookings, users=users, waitlist=waitlist, metrics=metrics
+        settings,
+        database,
+        bookings=bookings,
+        users=users,
+        waitlist=waitlist,
+        staff=staff,
+        metrics=metrics,
     )
 
     app = web.Application(

@@ -184,3 +184,69 @@ def offer(*, day: date, time: str, doctor: str, specialization: str) -> str:
 
 def btn_take(time: str) -> str:
     return f"✅ Записаться на {time}"
+
+
+# --- the staff's side -------------------------------------------------------------
+
+BTN_STAFF_DAY = "🗓 Открыть день"
+STAFF_NEW = "🆕 Новая запись"
+STAFF_CANCELLED = "❌ Запись отменена"
+STAFF_MOVED = "🔁 Запись перенесена"
+SOURCES = {"patient": "пациент сам", "staff": "регистратура"}
+CANCELLED_BY = {"patient": "пациентом", "clinic": "клиникой"}
+NOT_STAFF_TODAY = "Команды /today и /tomorrow — для сотрудников клиники."
+
+
+def staff_notice(
+    header: str,
+    *,
+    number: int,
+    day: date,
+    time: str,
+    doctor: str,
+    patient: str | None,
+    username: str | None,
+    phone: str | None,
+    source: str | None,
+    cancelled_by: str | None = None,
+    reason: str | None = None,
+) -> str:
+    """A staff member's message about a booking of their doctor (or any, for the desk)."""
+    who = escape(patient or "пациент")
+    if username:
+        who += f" (@{escape(username)})"
+    lines = [
+        f"{header} № {number}",
+        "",
+        f"📅 <b>{day:%d.%m.%Y}</b> в <b>{escape(time)}</b>",
+        f"👨‍⚕️ {escape(doctor)}",
+        f"👤 {who}",
+    ]
+    if phone:
+        lines.append(f"☎️ {escape(phone)}")
+    if source and not cancelled_by:
+        lines.append(f"Записал: {SOURCES.get(source, source)}")
+    if cancelled_by:
+        because = f": {escape(reason)}" if reason else ""
+        lines.append(f"Отменена {CANCELLED_BY.get(cancelled_by, cancelled_by)}{because}")
+    return "\n".join(lines)
+
+
+def day_list(day: date, doctors: list[tuple[str, list[tuple[str, str, bool, str]]]]) -> str:
+    """/today and /tomorrow: per doctor, one line per booking: time, patient, status."""
+    weekday = ("пн", "вт", "ср", "чт", "пт", "сб", "вс")[day.weekday()]
+    lines = [f"🗓 <b>{day:%d.%m.%Y}</b>, {weekday}"]
+    if not any(rows for _, rows in doctors):
+        lines.append("")
+        lines.append("Записей нет.")
+    for doctor, rows in doctors:
+        if not rows:
+            continue
+        lines.append("")
+        lines.append(f"👨‍⚕️ <b>{escape(doctor)}</b>")
+        for at, patient, confirmed, mark in rows:
+            sign = "✅" if confirmed else "▫️"
+            lines.append(f"{sign} {at} {escape(patient)}{mark}")
+    lines.append("")
+    lines.append("✅ — пациент подтвердил визит")
+    return "\n".join(lines)

@@ -46,7 +46,7 @@ ALTER TABLE notifications
         REFERENCES waitlist (id) ON DELETE CASCADE,
     ADD CONSTRAINT notifications_kind_known CHECK (kind IN (
         'confirmation', '24h', '6h', '30m', 'cancelled', 'cancelled_by_clinic', 'moved',
-        'waitlist_offer', 'staff_new_booking', 'staff_cancelled')),
+        'waitlist_offer', 'staff_new_booking', 'staff_cancelled', 'staff_moved')),
     ADD CONSTRAINT notifications_one_subject CHECK (
         (booking_id IS NULL) <> (waitlist_id IS NULL)),
     ADD CONSTRAINT notifications_offer_shape CHECK (

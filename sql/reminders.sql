@@ -71,6 +71,35 @@ WITH offered AS (
 SELECT count(*)::int AS offered, pg_notify($6::text, '') AS woken
 FROM offered;
 
+-- name: notify_staff
+-- Tells the staff with notices on of a booking's event ($3: staff_new_booking,
+-- staff_cancelled or staff_moved), due now: the doctor themselves, reception and admins
+-- (the ADMIN_IDS, $4, are admins with or without a row); never the staff member who did
+-- it ($5). Wakes the dispatchers; returns how many were planned.
+-- $1 booking_id bigint, $2 doctor_id int, $3 kind text, $4 admin_ids bigint[],
+-- $5 except_chat bigint, $6 channel text
+WITH members AS (
+    SELECT s.telegram_id, s.notify,
+           CASE WHEN s.telegram_id = ANY ($4::bigint[]) THEN 'admin' ELSE s.role END AS role,
+           s.doctor_id
+    FROM staff AS s
+    UNION ALL
+    SELECT a.id, true, 'admin', NULL
+    FROM unnest($4::bigint[]) AS a (id)
+    WHERE NOT EXISTS (SELECT 1 FROM staff AS s WHERE s.telegram_id = a.id)
+),
+planned AS (
+    INSERT INTO notifications (booking_id, chat_id, kind, due_at)
+    SELECT $1::bigint, m.telegram_id, $3::text, now()
+    FROM members AS m
+    WHERE m.notify AND (m.role IN ('admin', 'reception') OR m.doctor_id = $2::int)
+      AND m.telegram_id IS DISTINCT FROM $5::bigint
+    ON CONFLICT (booking_id, kind, chat_id) WHERE status IN ('pending', 'sending') DO NOTHING
+    RETURNING 1
+)
+SELECT count(*)::int AS planned, pg_notify($6::text, '') AS woken
+FROM planned;
+
 -- name: record_card
 -- The bot sent a message about a booking with its buttons (a card of "my bookings").
 -- $1 chat_id bigint, $2 message_id bigint, $3 booking_id bigint
@@ -155,7 +184,7 @@ ready AS (
     SELECT c.id, coalesce(x.slot_at, b.starts_at) AS starts_at, d.id AS doctor_id,
            d.last_name, d.first_name, d.middle_name, d.specialization, b.cancel_reason,
            coalesce(b.patient_name, concat_ws(' ', u.first_name, u.last_name)) AS patient,
-           u.username, b.phone, b.source,
+           u.username, b.phone, b.source, b.cancelled_by,
            CASE WHEN x.kind IN ('cancelled', 'cancelled_by_clinic', 'moved')
                 THEN ARRAY(SELECT k.message_id
                            FROM chat_cards AS k
@@ -192,7 +221,7 @@ RETURNING n.id, n.booking_id, n.waitlist_id, n.chat_id, n.kind, n.status, n.leas
           n.attempts, extract(epoch FROM now() - n.due_at)::float8 AS overdue,
           r.starts_at, r.doctor_id, r.last_name, r.first_name, r.middle_name,
           r.specialization, r.cancel_reason, r.patient, r.username, r.phone, r.source,
-          r.cards;
+          r.cancelled_by, r.cards;
 
 -- name: settle
 -- Records what became of claimed rows, one array element per row: 'sent', 'failed', or

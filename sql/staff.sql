@@ -24,6 +24,16 @@ ON CONFLICT (telegram_id) DO UPDATE
 SET role = excluded.role, doctor_id = excluded.doctor_id
 RETURNING telegram_id, role, doctor_id, notify, (xmax = 0) AS created;
 
+-- name: set_notify
+-- Turns a member's Telegram notices on or off; an admin of ADMIN_IDS with no row gets
+-- one ($2, $3 are the role and doctor to give a new row).
+-- $1 telegram_id bigint, $2 role text, $3 doctor_id int, $4 notify boolean
+INSERT INTO staff (telegram_id, role, doctor_id, notify)
+VALUES ($1::bigint, $2::text, $3::int, $4::boolean)
+ON CONFLICT (telegram_id) DO UPDATE
+SET notify = excluded.notify
+RETURNING telegram_id, role, doctor_id, notify;
+
 -- name: delete_member
 -- Removes a staff member; returns the row removed, none when there was none.
 -- $1 telegram_id bigint

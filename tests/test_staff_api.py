@@ -347,8 +347,10 @@ async def test_bookings_by_phone_follow_the_slot_rules_and_need_no_telegram(
     booking = await known.json()
     assert booking["patient"]["telegram_id"] == PATIENT and booking["source"] == "staff"
     kinds = await conn.fetch(
-        "SELECT kind, chat_id FROM notifications WHERE booking_id = $1 ORDER BY due_at",
+        "SELECT kind, chat_id FROM notifications WHERE booking_id = $1 AND chat_id = $2"
+        " ORDER BY due_at",
         booking["id"],
+        PATIENT,
     )
     assert [(r["kind"], r["chat_id"]) for r in kinds] == [
         ("confirmation", PATIENT),
@@ -394,7 +396,9 @@ async def test_a_clinic_cancellation_frees_the_slot_and_tells_the_patient(
         "not_found",
     )
     rows = await conn.fetch(
-        "SELECT kind, status FROM notifications WHERE booking_id = $1 ORDER BY id", booking["id"]
+        "SELECT kind, status FROM notifications WHERE booking_id = $1 AND chat_id = $2 ORDER BY id",
+        booking["id"],
+        PATIENT,
     )
     assert {r["kind"]: r["status"] for r in rows} == {
         "confirmation": "cancelled",

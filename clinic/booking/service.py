@@ -112,12 +112,15 @@ class Bookings:
         clock: Clock,
         cache: WeekCache | None = None,
         limits: Limits | None = None,
+        staff_admins: Iterable[int] = (),
     ) -> None:
         self._db = database
         self.tz = tz
         self._clock = clock
         self._cache = cache
         self.limits = limits or Limits()
+        # Admins by configuration (ADMIN_IDS), told of bookings like admins with a row.
+        self._admins = sorted(set(staff_admins))
 
     def now(self) -> datetime:
         return self._clock()
@@ -203,6 +206,7 @@ class Bookings:
         patient_name: str,
         phone: str | None,
         within: Within,
+        actor: int | None = None,
     ) -> BookingRow:
         """A booking taken by phone or at the desk: the same slot rules; with a known
         Telegram patient, their confirmation and reminders too."""
@@ -217,6 +221,7 @@ class Bookings:
                 source="staff",
                 patient_name=patient_name,
                 phone=phone,
+                actor=actor,
             )
             await within(conn, row)
         self.forget([row.doctor_id])
@@ -274,6 +279,7 @@ class Bookings:
         source: str = "patient",
         patient_name: str | None = None,
         phone: str | None = None,
+        actor: int | None = None,
     ) -> tuple[BookingRow, list[Reminder]]:
         written = await repo.insert_booking(
             conn,
@@ -300,6 +306,7 @@ class Bookings:
             planned = await reminders.plan(
                 conn, booking_id=row.id, chat_id=row.user_id, starts_at=row.starts_at
             )
+        await self._tell_staff(conn, row, "staff_new_booking", actor=actor)
         return row, planned
 
     async def list_bookings(self, user_id: int) -> list[Booking]:
@@ -337,6 +344,7 @@ class Bookings:
             else:
                 await reminders.cancel_pending(conn, booking_id=row.id)
                 await reminders.notify(conn, booking_id=row.id, chat_id=user_id, kind="cancelled")
+                await self._tell_staff(conn, row, "staff_cancelled")
                 await self._offer_freed(conn, row, except_user=user_id)
             planned = await reminders.booking_reminders(conn, booking_id=row.id)
         self.forget([row.doctor_id])
@@ -383,6 +391,7 @@ class Bookings:
                 with_confirmation=False,
             )
             await reminders.notify(conn, booking_id=row.id, chat_id=user_id, kind="moved")
+            await self._tell_staff(conn, row, "staff_moved")
             await self._offer_freed(conn, before, except_user=user_id)
         self.forget([row.doctor_id])
         return to_booking(row, tz=self.tz, now=now, planned=planned)
@@ -416,6 +425,20 @@ class Bookings:
             minutes = int(self.limits.cutoff.total_seconds() // 60)
             raise TooLate(texts.too_late(minutes=minutes, phone=self.limits.phone))
 
+    async def _tell_staff(
+        self, conn: asyncpg.Connection, row: BookingRow, kind: str, *, actor: int | None = None
+    ) -> None:
+        """The staff with notices on hear of it: the doctor, reception and admins, but not
+        the staff member who did it."""
+        await reminders.notify_staff(
+            conn,
+            booking_id=row.id,
+            doctor_id=row.doctor_id,
+            kind=kind,
+            admin_ids=self._admins,
+            except_chat=actor,
+        )
+
     async def _offer_freed(
         self, conn: asyncpg.Connection, freed: BookingRow, *, except_user: int | None
     ) -> None:
@@ -447,6 +470,7 @@ class Bookings:
         booking_ids: Sequence[int],
         reason: str,
         offer_freed: bool = True,
+        actor: int | None = None,
     ) -> list[BookingRow]:
         """Cancels confirmed bookings that have not begun, in the caller's transaction,
         with their unsent reminders; each patient in Telegram is told, with the reason.
@@ -461,6 +485,7 @@ class Bookings:
                 await reminders.notify(
                     conn, booking_id=row.id, chat_id=row.user_id, kind="cancelled_by_clinic"
                 )
+            await self._tell_staff(conn, row, "staff_cancelled", actor=actor)
             if offer_freed:
                 await self._offer_freed(conn, row, except_user=None)
         return rows

@@ -8,6 +8,7 @@ from clinic.booking.service import Bookings
 from clinic.config import Settings
 from clinic.db import Database
 from clinic.metrics import Metrics
+from clinic.staff.service import Staff
 from clinic.telegram.outbox import Sender
 from clinic.users.service import Users
 from clinic.waitlist.service import Waitlist
@@ -24,6 +25,7 @@ class BotContext:
     bookings: Bookings
     users: Users
     waitlist: Waitlist
+    staff: Staff
     sender: Sender
     settings: Settings
     metrics: Metrics

@@ -24,6 +24,7 @@ from clinic.bot.intake import Intake
 from clinic.bot.polling import ALLOWED_UPDATES, poll
 from clinic.config import Settings
 from clinic.metrics import Metrics
+from clinic.staff.service import Staff
 from clinic.telegram.botapi import BotApi, BotApiError
 from clinic.telegram.outbox import DemoOutbox, Sender
 from clinic.users.service import Users
@@ -127,6 +128,7 @@ class Bot:
         bookings: Bookings,
         users: Users,
         waitlist: Waitlist,
+        staff: Staff,
         metrics: Metrics,
     ) -> None:
         self.settings = settings
@@ -134,6 +136,7 @@ class Bot:
         self._bookings = bookings
         self._users = users
         self._waitlist = waitlist
+        self._staff = staff
         self._metrics = metrics
         # Demo mode only: what the bot would have sent.
         self.outbox = DemoOutbox() if settings.bot_token is None else None
@@ -158,6 +161,7 @@ class Bot:
             bookings=self._bookings,
             users=self._users,
             waitlist=self._waitlist,
+            staff=self._staff,
             sender=sender,
             settings=self.settings,
             metrics=self._metrics,

@@ -10,7 +10,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from clinic import texts
-from clinic.bot import bookings, menu, waitlist
+from clinic.bot import bookings, menu, staff, waitlist
 from clinic.bot.context import Alert, BotContext
 from clinic.telegram import callbacks
 from clinic.telegram.botapi import BotApiError
@@ -56,6 +56,8 @@ async def on_message(ctx: BotContext, message: Message) -> None:
     command = (message.text or "").split(maxsplit=1)[0] if message.text else ""
     if command in ("/start", "/menu"):
         await menu.start(ctx, message)
+    elif command in ("/today", "/tomorrow"):
+        await staff.day_list(ctx, message, days_ahead=int(command == "/tomorrow"))
     else:
         await menu.fallback(ctx, message)
 

@@ -18,6 +18,7 @@ from clinic.dispatch.policy import Pace
 from clinic.reminders import render as reminders
 from clinic.reminders.models import Render
 from clinic.reminders.service import JobTable
+from clinic.staff import render as staff
 from clinic.telegram.botapi import BotApi
 from clinic.telegram.outbox import DemoOutbox, Sender
 from clinic.waitlist import render as waitlist
@@ -32,6 +33,7 @@ def renderers(settings: Settings) -> Mapping[str, Render]:
     return {
         **reminders.renderers(settings.tz, webapp_url=settings.webapp_url),
         **waitlist.renderers(settings.tz),
+        **staff.renderers(settings.tz, webapp_url=settings.webapp_url),
     }
 
 

@@ -22,6 +22,7 @@ Kind = Literal[
     "waitlist_offer",
     "staff_new_booking",
     "staff_cancelled",
+    "staff_moved",
 ]
 Status = Literal["pending", "sending", "sent", "failed", "cancelled"]
 
@@ -59,6 +60,7 @@ class ClaimedNotification(BaseModel):
     username: str | None = None
     phone: str | None = None
     source: str | None = None
+    cancelled_by: str | None = None
     cards: list[int] = []
 
 

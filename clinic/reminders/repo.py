@@ -41,6 +41,28 @@ async def offer_slot(
     return offered
 
 
+async def notify_staff(
+    db: Executor,
+    *,
+    booking_id: int,
+    doctor_id: int,
+    kind: str,
+    admin_ids: Sequence[int],
+    except_chat: int | None,
+    channel: str,
+) -> int:
+    planned: int = await db.fetchval(
+        q("reminders.notify_staff"),
+        booking_id,
+        doctor_id,
+        kind,
+        list(admin_ids),
+        except_chat,
+        channel,
+    )
+    return planned
+
+
 async def record_card(db: Executor, *, chat_id: int, message_id: int, booking_id: int) -> None:
     await db.execute(q("reminders.record_card"), chat_id, message_id, booking_id)
 

@@ -61,6 +61,28 @@ async def offer_slot(
     )
 
 
+async def notify_staff(
+    conn: asyncpg.Connection,
+    *,
+    booking_id: int,
+    doctor_id: int,
+    kind: str,
+    admin_ids: Sequence[int],
+    except_chat: int | None = None,
+) -> int:
+    """Tells the staff with notices on (the doctor, reception, admins) of a new,
+    cancelled or moved booking, in the caller's transaction; not `except_chat`."""
+    return await repo.notify_staff(
+        conn,
+        booking_id=booking_id,
+        doctor_id=doctor_id,
+        kind=kind,
+        admin_ids=admin_ids,
+        except_chat=except_chat,
+        channel=CHANNEL,
+    )
+
+
 async def record_card(
     database: db.Database, *, chat_id: int, message_id: int, booking_id: int
 ) -> None:

@@ -36,6 +36,7 @@ from clinic.staff.models import (
     DaySchedule,
     Member,
     MemberRequest,
+    NotifyRequest,
     StaffBookingRequest,
     TimeOff,
     TimeOffRequest,
@@ -71,6 +72,19 @@ def routes(staff: Staff) -> web.RouteTableDef:
     )
     async def me(request: web.Request) -> web.Response:
         return json_response(member(request))
+
+    @table.post("/me/notify")
+    @operation(
+        summary="Turn the caller's Telegram notices of bookings on or off",
+        tag="staff",
+        body=NotifyRequest,
+        response=Member,
+        auth=True,
+        roles=ROLES,
+    )
+    async def notify(request: web.Request) -> web.Response:
+        body = await read_model(request, NotifyRequest)
+        return json_response(await staff.set_notify(member(request), body.notify))
 
     # --- members -------------------------------------------------------------------
 

@@ -76,6 +76,10 @@ class MemberRequest(_Strict):
         return self
 
 
+class NotifyRequest(_Strict):
+    notify: bool = Field(description="Telegram messages of new and cancelled bookings")
+
+
 class Patient(BaseModel):
     telegram_id: int | None
     name: str

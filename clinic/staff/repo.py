@@ -52,6 +52,13 @@ async def upsert_member(
     return Member.model_validate(data), created
 
 
+async def set_notify(db: Executor, *, member: Member, notify: bool) -> Member:
+    row = await db.fetchrow(
+        q("staff.set_notify"), member.telegram_id, member.role, member.doctor_id, notify
+    )
+    return Member.model_validate(dict(row))
+
+
 async def delete_member(db: Executor, *, telegram_id: int) -> Member | None:
     row = await db.fetchrow(q("staff.delete_member"), telegram_id)
     return Member.model_validate(dict(row)) if row else None

@@ -159,6 +159,26 @@ class Staff:
             )
         return member, created
 
+    async def set_notify(self, member: Member, notify: bool) -> Member:
+        """The member's own switch for their Telegram notices."""
+        async with self._db.transaction() as conn:
+            changed = await repo.set_notify(conn, member=member, notify=notify)
+            await self._record(
+                conn,
+                member.telegram_id,
+                "member.notify",
+                f"staff:{member.telegram_id}",
+                member,
+                changed,
+            )
+        return changed.model_copy(
+            update={
+                "role": member.role,
+                "doctor_id": member.doctor_id,
+                "configured": member.configured,
+            }
+        )
+
     async def remove_member(self, actor: int | None, telegram_id: int) -> Member:
         async with self._db.transaction() as conn:
             removed = await repo.delete_member(conn, telegram_id=telegram_id)
@@ -240,6 +260,7 @@ class Staff:
             patient_name=request.patient_name,
             phone=request.phone,
             within=audit,
+            actor=member.telegram_id,
         )
         return day_booking(BookingWithPatient.model_validate(row.model_dump()), self.tz)
 
@@ -248,7 +269,7 @@ class Staff:
         before = await self._bookings.booking_row(booking_id)
         async with self._db.transaction() as conn:
             cancelled = await self._bookings.cancel_for_clinic(
-                conn, booking_ids=[booking_id], reason=reason
+                conn, booking_ids=[booking_id], reason=reason, actor=member.telegram_id
             )
             if not cancelled:
                 now = await self._bookings.booking_row(booking_id)
@@ -336,6 +357,7 @@ class Staff:
                 request.date_to,
                 cancel=request.cancel_bookings,
                 reason=request.reason or TIME_OFF_REASON,
+                actor=member.telegram_id,
             )
             created = await repo.insert_time_off(
                 conn,
@@ -384,6 +406,7 @@ class Staff:
                 request.date,
                 cancel=request.cancel_bookings,
                 reason=request.reason or CLOSURE_REASON,
+                actor=member.telegram_id,
             )
             created = await repo.insert_closure(
                 conn, day=request.date, reason=request.reason, created_by=member.telegram_id
@@ -415,6 +438,7 @@ class Staff:
         *,
         cancel: bool,
         reason: str,
+        actor: int,
     ) -> list[BookingRow]:
         """The confirmed bookings of those days (the day locks are held): a 409 listing
         them, or, with `cancel`, cancelled by the clinic."""
@@ -430,7 +454,11 @@ class Staff:
                 extra={"bookings": [b.model_dump(mode="json") for b in listed]},
             )
         return await self._bookings.cancel_for_clinic(
-            conn, booking_ids=[row.id for row in affected], reason=reason, offer_freed=False
+            conn,
+            booking_ids=[row.id for row in affected],
+            reason=reason,
+            offer_freed=False,
+            actor=actor,
         )
 
     def _affected(self, row: BookingRow) -> AffectedBooking:

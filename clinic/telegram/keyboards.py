@@ -100,3 +100,11 @@ def book_again(webapp_url: str | None) -> Markup:
         rows.append([{"text": texts.BTN_BOOK_AGAIN, "web_app": {"url": webapp_url}}])
     rows.append([_button(texts.BTN_MENU, Callback("menu_new"))])
     return {"inline_keyboard": rows}
+
+
+def staff_day(webapp_url: str | None, day: str) -> Markup | None:
+    """Under a staff notice: that day in the MiniApp's staff section."""
+    if not webapp_url:
+        return None
+    url = f"{webapp_url.rstrip('/')}/staff?date={day}"
+    return {"inline_keyboard": [[{"text": texts.BTN_STAFF_DAY, "web_app": {"url": url}}]]}

@@ -1,0 +1,63 @@
+"""/today and /tomorrow for the clinic's staff: the day's list, one line per booking, with
+who has confirmed. Anyone else who sends them gets the normal menu."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from clinic import texts
+from clinic.bot import menu
+from clinic.bot.context import BotContext
+from clinic.staff.models import DaySchedule
+from clinic.telegram import keyboards
+from clinic.telegram.models import Message
+
+MAX_TEXT = 4000  # Telegram's limit is 4096 characters a message
+ATTENDANCE = {"arrived": " — пришёл", "no_show": " — не пришёл", "": ""}
+
+
+def lines_of(schedule: DaySchedule) -> str:
+    doctors = [
+        (
+            d.full_name,
+            [
+                (
+                    b.time,
+                    b.patient.name,
+                    b.patient_confirmed,
+                    ATTENDANCE.get(b.attendance or "", ""),
+                )
+                for b in d.bookings
+                if b.status == "confirmed"
+            ],
+        )
+        for d in schedule.doctors
+    ]
+    return texts.day_list(schedule.date, doctors)
+
+
+def chunks(text: str) -> list[str]:
+    """The text in messages under Telegram's limit, cut between lines."""
+    parts, current = [], ""
+    for line in text.split("\n"):
+        if current and len(current) + len(line) + 1 > MAX_TEXT:
+            parts.append(current)
+            current = line
+        else:
+            current = f"{current}\n{line}" if current else line
+    return [*parts, current]
+
+
+async def day_list(ctx: BotContext, message: Message, *, days_ahead: int) -> None:
+    if message.sender is None:
+        return
+    member = await ctx.staff.member(message.sender.id)
+    if member is None:
+        await menu.start(ctx, message)
+        return
+    day = ctx.staff.today() + timedelta(days=days_ahead)
+    schedule = await ctx.staff.day(member, day, doctor_id=None)
+    parts = chunks(lines_of(schedule))
+    for n, part in enumerate(parts):
+        markup = keyboards.staff_day(ctx.webapp_url, f"{day}") if n == len(parts) - 1 else None
+        await ctx.sender.send_message(message.chat.id, part, reply_markup=markup)

@@ -1,0 +1,42 @@
+"""How the staff's notices read: a new, cancelled or moved booking of their doctor (the
+desk: of every doctor), with a button to that day in the MiniApp. Pure."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import partial
+from zoneinfo import ZoneInfo
+
+from clinic import texts
+from clinic.catalog.models import full_name
+from clinic.reminders.models import ClaimedNotification, Outgoing, Render
+from clinic.telegram import keyboards
+
+HEADERS = {
+    "staff_new_booking": texts.STAFF_NEW,
+    "staff_cancelled": texts.STAFF_CANCELLED,
+    "staff_moved": texts.STAFF_MOVED,
+}
+
+
+def notice(row: ClaimedNotification, *, tz: ZoneInfo, webapp_url: str | None) -> Outgoing:
+    local = row.starts_at.astimezone(tz)
+    cancelled = row.kind == "staff_cancelled"
+    text = texts.staff_notice(
+        HEADERS[row.kind],
+        number=row.booking_id or 0,
+        day=local.date(),
+        time=local.strftime("%H:%M"),
+        doctor=full_name(row.last_name, row.first_name, row.middle_name),
+        patient=row.patient,
+        username=row.username,
+        phone=row.phone,
+        source=row.source,
+        cancelled_by=row.cancelled_by if cancelled else None,
+        reason=row.cancel_reason if cancelled else None,
+    )
+    return Outgoing(text, keyboards.staff_day(webapp_url, f"{local:%Y-%m-%d}"))
+
+
+def renderers(tz: ZoneInfo, *, webapp_url: str | None) -> Mapping[str, Render]:
+    return {kind: partial(notice, tz=tz, webapp_url=webapp_url) for kind in HEADERS}
