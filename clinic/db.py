@@ -10,7 +10,7 @@ from typing import TypeAlias
 
 import asyncpg
 
-from clinic.errors import ClinicError
+from clinic.errors import ClinicError, DatabaseUnreachable
 from clinic.sql import q
 
 log = logging.getLogger("clinic.db")
@@ -29,15 +29,24 @@ async def keep_session(conn: asyncpg.Connection) -> None:
     """
 
 
+# Why a first connection fails: refused, timed out, unknown host, rejected by the server.
+CONNECT_FAILURES = (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
+
+
 async def create_pool(dsn: str, *, min_size: int, max_size: int) -> asyncpg.Pool:
-    return await asyncpg.create_pool(
-        dsn,
-        min_size=min_size,
-        max_size=max_size,
-        command_timeout=30,
-        max_inactive_connection_lifetime=300,
-        reset=keep_session,
-    )
+    """The pool, with its first connections open; DatabaseUnreachable when they fail."""
+    try:
+        return await asyncpg.create_pool(
+            dsn,
+            min_size=min_size,
+            max_size=max_size,
+            command_timeout=30,
+            max_inactive_connection_lifetime=300,
+            reset=keep_session,
+            timeout=10,
+        )
+    except CONNECT_FAILURES as exc:
+        raise DatabaseUnreachable(dsn, exc) from exc
 
 
 class Database:
