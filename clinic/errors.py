@@ -106,12 +106,6 @@ class NotBuilt(ClinicError):
     title = "Not built"
 
 
-class UpdateBusy(ClinicError):
-    status = 503
-    code = "update_busy"
-    title = "Update being handled"
-
-
 # Start-up errors: not answers to a request.
 
 
