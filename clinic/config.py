@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
@@ -76,10 +77,25 @@ class Settings(BaseSettings):
 
     @property
     def webapp_url(self) -> str | None:
-        """What the bot's web_app buttons open."""
+        """What the bot's web_app buttons open: MINIAPP_URL, else PUBLIC_URL + "/"; in
+        demo mode, else the MiniApp on this server (the demo chat's button opens it)."""
         if self.miniapp_url:
             return self.miniapp_url
-        return f"{self.public_url}/" if self.public_url else None
+        if self.public_url:
+            return f"{self.public_url}/"
+        return self.local_url if self.demo else None
+
+    @property
+    def local_url(self) -> str:
+        """http://HOST:PORT/ as a browser on this machine reaches it."""
+        try:
+            address = ipaddress.ip_address(self.host or "127.0.0.1")
+        except ValueError:  # a name
+            return f"http://{self.host}:{self.port}/"
+        if address.is_unspecified:  # every interface: this machine's loopback is one
+            address = ipaddress.ip_address("::1" if address.version == 6 else "127.0.0.1")
+        host = f"[{address}]" if address.version == 6 else str(address)
+        return f"http://{host}:{self.port}/"
 
     def dsn(self) -> str:
         """DATABASE_URL: the one place that says it is missing."""

@@ -243,7 +243,7 @@ async def test_kicked_marks_the_user_blocked_and_member_clears_it(
 async def test_about_and_back_to_the_menu(bot: Bot) -> None:
     await bot.post(callback_update("v1:about"))
     [edit] = [c.params for c in bot.fake.calls_to("editMessageText")]
-    assert edit["text"] == texts.ABOUT and edit["message_id"] == 1
+    assert edit["text"] == texts.about(bookable=True) and edit["message_id"] == 1
     labels = [b["text"] for row in edit["reply_markup"]["inline_keyboard"] for b in row]
     assert labels == [texts.BTN_MENU, texts.BTN_BOOK]
     await bot.post(callback_update("v1:menu"))

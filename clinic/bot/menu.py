@@ -16,7 +16,7 @@ async def start(ctx: BotContext, message: Message) -> None:
     await ctx.users.register_from_chat(message.sender)
     await ctx.sender.send_message(
         message.chat.id,
-        texts.greeting(message.sender.first_name),
+        texts.greeting(message.sender.first_name, bookable=ctx.bookable),
         reply_markup=keyboards.main_menu(ctx.webapp_url),
     )
 
@@ -28,13 +28,14 @@ async def fallback(ctx: BotContext, message: Message) -> None:
 
 
 async def show_menu(ctx: BotContext, query: CallbackQuery) -> str | None:
-    greeting = texts.greeting(query.sender.first_name)
+    greeting = texts.greeting(query.sender.first_name, bookable=ctx.bookable)
     await reply(ctx, query, greeting, keyboards.main_menu(ctx.webapp_url))
     return None
 
 
 async def show_about(ctx: BotContext, query: CallbackQuery) -> str | None:
-    await reply(ctx, query, texts.ABOUT, keyboards.about(ctx.webapp_url))
+    about = texts.about(bookable=ctx.bookable)
+    await reply(ctx, query, about, keyboards.about(ctx.webapp_url))
     return None
 
 
