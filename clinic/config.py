@@ -20,6 +20,8 @@ class Settings(BaseSettings):
 
     database_url: SecretStr | None = None
     database_direct_url: SecretStr | None = None
+    # asyncpg's prepared-statement cache; unset: see statement_cache_size().
+    database_statement_cache: int | None = Field(default=None, ge=0)
     data_dir: Path = Path("data")
     bot_token: SecretStr | None = None
     telegram_api_url: str = "https://api.telegram.org"
@@ -104,10 +106,23 @@ class Settings(BaseSettings):
         return self.database_url.get_secret_value()
 
     def direct_dsn(self) -> str:
-        """Where LISTEN connects: DATABASE_DIRECT_URL, else DATABASE_URL."""
+        """Where LISTEN, migrations and the seed connect: DATABASE_DIRECT_URL (a session,
+        straight to PostgreSQL), else DATABASE_URL."""
         if self.database_direct_url is not None:
             return self.database_direct_url.get_secret_value()
         return self.dsn()
+
+    def statement_cache_size(self) -> int:
+        """DATABASE_STATEMENT_CACHE; unset: 0 when DATABASE_DIRECT_URL is set, else 100.
+
+        A DATABASE_DIRECT_URL says DATABASE_URL goes through a pooler in transaction mode
+        (PgBouncer), where a statement prepared on one server connection is missing on
+        the next one: asyncpg then prepares no named statements (PgBouncer before 1.21
+        has no prepared statements of its own to offer).
+        """
+        if self.database_statement_cache is not None:
+            return self.database_statement_cache
+        return 0 if self.database_direct_url is not None else 100
 
     def webhook_secret_value(self) -> str:
         """The secret_token given to setWebhook; derived from the bot token when not set."""

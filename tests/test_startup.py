@@ -87,6 +87,7 @@ def the_one_line(done: subprocess.CompletedProcess[str]) -> dict[str, Any]:
         ({"ADMIN_IDS": "12345"}, "ADMIN_IDS='12345'"),
         ({"INIT_DATA_MAX_AGE": "-1"}, "INIT_DATA_MAX_AGE='-1'"),
         ({"LOG_LEVEL": "loud"}, "LOG_LEVEL='loud'"),
+        ({"DATABASE_STATEMENT_CACHE": "-5"}, "DATABASE_STATEMENT_CACHE='-5'"),
         ({"DATABASE_URL": "mysql://clinic:hunter2-secret@db/clinic"}, "DATABASE_URL: "),
     ],
 )
@@ -204,3 +205,24 @@ def test_a_start_says_a_few_lines_at_the_default_level(tmp_path: Path, dsn: str)
         process.communicate(timeout=30)
     assert len(lines) <= 3, lines
     assert all(json.loads(line)["level"] == "info" for line in lines), lines
+
+
+def test_through_pgbouncer_asyncpg_keeps_no_statement_cache() -> None:
+    """A DATABASE_DIRECT_URL says DATABASE_URL is a transaction pooler: cache 0 unless
+    DATABASE_STATEMENT_CACHE says otherwise; straight to PostgreSQL asyncpg's 100."""
+    from pydantic import SecretStr
+
+    from clinic.config import Settings
+
+    def settings(**values: Any) -> Settings:
+        return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+    direct = SecretStr("postgresql://clinic@127.0.0.1:5432/clinic")
+    pooled = SecretStr("postgresql://clinic@127.0.0.1:6432/clinic")
+    assert settings(database_url=direct).statement_cache_size() == 100
+    through = settings(database_url=pooled, database_direct_url=direct)
+    assert through.statement_cache_size() == 0
+    assert through.dsn() == pooled.get_secret_value()
+    assert through.direct_dsn() == direct.get_secret_value()
+    chosen = settings(database_url=pooled, database_direct_url=direct, database_statement_cache=50)
+    assert chosen.statement_cache_size() == 50

@@ -61,7 +61,9 @@ async def run_worker(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         loop.add_signal_handler(signum, stop.set)
-    database = db.Database(settings.dsn(), min_size=1, max_size=4)
+    database = db.Database(
+        settings.dsn(), min_size=1, max_size=4, statement_cache_size=settings.statement_cache_size()
+    )
     await database.open()
     connector = aiohttp.TCPConnector(limit=CONCURRENCY)
     try:
