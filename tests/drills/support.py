@@ -134,8 +134,8 @@ def private_postgres(scratch: Path, database: str = "clinic") -> Iterator[Privat
         try:
             yield server
         finally:
-            # pgserver stops only the postmaster it started; after a drill's restart
-            # that one is gone, so stop whichever is running here ourselves.
+            # Whichever postmaster runs here now (a drill may have restarted it) stops at
+            # once, before the folder is removed; clinic.embedded then finds none.
             now = PostmasterInfo.read_from_pgdata(pgdata)
             if now is not None and now.is_running():
                 server.stop()
