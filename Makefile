@@ -9,10 +9,13 @@ DIST   := miniapp/dist/index.html
 
 venv: $(STAMP)
 $(STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	touch $@
+	@echo "installing into $(VENV) (pip install -e '.[dev]')"
+	@$(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install --quiet --upgrade pip
+	@# setuptools warns on every editable install that a folder named like the package
+	@# may shadow it: the folder is the package (sql/ and migrations/ are mapped in).
+	@PYTHONWARNINGS="ignore:Editable installation" $(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $@
 
 # The MiniApp's bundle; rebuilt when its sources or lock file change. Quiet: npm's and
 # Vite's errors only (their progress reports would bury `make run`'s start-up lines).
