@@ -58,7 +58,10 @@ def create_app(
 ) -> web.Application:
     """The whole app; `worker=False` leaves the reminder dispatcher to `clinic worker`."""
     database = Database(
-        settings.dsn(), min_size=settings.db_pool_min, max_size=settings.db_pool_max
+        settings.dsn(),
+        min_size=settings.db_pool_min,
+        max_size=settings.db_pool_max,
+        statement_cache_size=settings.statement_cache_size(),
     )
     metrics = Metrics()
     catalog = Catalog(database)

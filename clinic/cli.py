@@ -1,13 +1,19 @@
-"""The `clinic` command: serve, worker, migrate, seed."""
+"""The `clinic` command: serve, worker, migrate, seed.
+
+A failure to start (a bad setting, a busy port, a database that cannot be reached or is
+not migrated) is one log line saying what and how to fix it, and exit code 2.
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import logging
+import signal
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from types import FrameType
 from urllib.parse import urlsplit
 
 from aiohttp import web
@@ -16,6 +22,8 @@ from pydantic import SecretStr
 from clinic import logs, migrate
 from clinic.catalog import service as catalog
 from clinic.config import Settings
+from clinic.errors import DatabaseUnreachable, StartupError
+from clinic.startup import listening_sockets, read_settings
 
 log = logging.getLogger("clinic")
 
@@ -32,35 +40,60 @@ def database(settings: Settings) -> Iterator[Settings]:
         yield settings.model_copy(update={"database_url": SecretStr(dsn)})
 
 
+# Migrations and the seed are one-shot admin work: straight to PostgreSQL (the direct,
+# session-mode DSN when DATABASE_URL goes through PgBouncer in transaction mode).
+
+
 def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
     if args.rollback:
-        count = migrate.rollback(settings.dsn(), count=args.rollback)
+        count = migrate.rollback(settings.direct_dsn(), count=args.rollback)
         log.info("rolled back %d migration(s)", count)
     else:
-        count = migrate.apply(settings.dsn())
+        count = migrate.apply(settings.direct_dsn())
         log.info("applied %d migration(s)", count)
     return 0
 
 
 def cmd_seed(settings: Settings, args: argparse.Namespace) -> int:
-    specializations, doctors = asyncio.run(catalog.seed_demo_catalog(settings.dsn()))
+    specializations, doctors = asyncio.run(catalog.seed_demo_catalog(settings.direct_dsn()))
     log.info("demo catalog loaded: %d specializations, %d doctors", specializations, doctors)
     return 0
+
+
+def require_migrated(settings: Settings) -> None:
+    waiting = migrate.pending(settings.direct_dsn())
+    if waiting:
+        raise StartupError(
+            f"the database is not migrated ({len(waiting)} pending): run `clinic migrate`"
+        )
+
+
+def graceful_exit() -> None:
+    raise web.GracefulExit()
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     from clinic.app import create_app
 
-    waiting = migrate.pending(settings.dsn())
-    if waiting:
-        log.error("the database is not migrated (%s pending): run `clinic migrate`", len(waiting))
-        return 2
+    require_migrated(settings)
+    # Bound before the app starts: a busy port stops here, before the pool opens or the
+    # bot tells Telegram and the admins anything.
+    sockets = listening_sockets(settings.host, settings.port)
+    port = sockets[0].getsockname()[1]
     mode = "demo mode (no BOT_TOKEN)" if settings.demo else "bot mode"
-    log.info("serving on http://%s:%d in %s", settings.host, settings.port, mode)
+    app = create_app(settings, worker=not args.no_worker)
+
+    async def serving(app: web.Application) -> None:
+        log.info("serving on http://%s:%d in %s", settings.host, port, mode)
+
+    app.on_startup.append(serving)  # after every resource of the app is up
+    loop = asyncio.new_event_loop()
+    # A closed terminal (SIGHUP) stops the server as Ctrl-C and SIGTERM do.
+    loop.add_signal_handler(signal.SIGHUP, graceful_exit)
     web.run_app(
-        create_app(settings, worker=not args.no_worker),
-        host=settings.host,
-        port=settings.port,
+        app,
+        sock=sockets,
+        loop=loop,
         print=None,
         access_log=None,
         shutdown_timeout=10,
@@ -73,10 +106,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     from clinic.dispatch.worker import run_worker
 
-    waiting = migrate.pending(settings.dsn())
-    if waiting:
-        log.error("the database is not migrated (%s pending): run `clinic migrate`", len(waiting))
-        return 2
+    require_migrated(settings)
     asyncio.run(run_worker(settings))
     return 0
 
@@ -153,12 +183,35 @@ def secrets_of(settings: Settings) -> list[str]:
     return found
 
 
+def hang_up(signum: int, frame: FrameType | None) -> None:
+    """SIGHUP (a closed terminal) outside the event loop: end as on Ctrl-C, cleanly."""
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    settings = Settings()
-    logs.configure(secrets=secrets_of(settings))
-    with database(settings) as ready:
-        return COMMANDS[args.command](ready, args)
+    logs.configure(secrets=[])  # until the settings say what to mask and how much to say
+    signal.signal(signal.SIGHUP, hang_up)
+    try:
+        settings = read_settings()
+    except StartupError as exc:
+        log.error("%s", exc)
+        return 2
+    logs.configure(secrets=secrets_of(settings), level=settings.log_level)
+    try:
+        with database(settings) as ready:
+            return COMMANDS[args.command](ready, args)
+    except DatabaseUnreachable as exc:
+        settings_used = "DATABASE_URL"
+        if settings.database_direct_url is not None:
+            settings_used += " and DATABASE_DIRECT_URL"
+        log.error("%s; is it running, and is %s right?", exc, settings_used)
+        return 2
+    except StartupError as exc:
+        log.error("%s", exc)
+        return 2
+    except KeyboardInterrupt:
+        return 130
 
 
 if __name__ == "__main__":

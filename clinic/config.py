@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import re
 from datetime import time
 from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator
@@ -30,6 +33,8 @@ class Settings(BaseSettings):
 
     database_url: SecretStr | None = None
     database_direct_url: SecretStr | None = None
+    # asyncpg's prepared-statement cache; unset: see statement_cache_size().
+    database_statement_cache: int | None = Field(default=None, ge=0)
     data_dir: Path = Path("data")
     bot_token: SecretStr | None = None
     telegram_api_url: str = "https://api.telegram.org"
@@ -59,6 +64,23 @@ class Settings(BaseSettings):
         if value and quiet_span(value) is None:
             raise ValueError("QUIET_HOURS must be HH:MM-HH:MM (e.g. 22:00-08:00) or empty")
         return value
+
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+    @field_validator("database_url", "database_direct_url")
+    @classmethod
+    def _postgresql_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and urlsplit(value.get_secret_value()).scheme not in (
+            "postgresql",
+            "postgres",
+        ):
+            raise ValueError("must be a postgresql:// URL")
+        return value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _lower_case(cls, value: object) -> object:
+        return value.lower() if isinstance(value, str) else value
 
     @field_validator("clinic_tz")
     @classmethod
@@ -90,10 +112,25 @@ class Settings(BaseSettings):
 
     @property
     def webapp_url(self) -> str | None:
-        """What the bot's web_app buttons open."""
+        """What the bot's web_app buttons open: MINIAPP_URL, else PUBLIC_URL + "/"; in
+        demo mode, else the MiniApp on this server (the demo chat's button opens it)."""
         if self.miniapp_url:
             return self.miniapp_url
-        return f"{self.public_url}/" if self.public_url else None
+        if self.public_url:
+            return f"{self.public_url}/"
+        return self.local_url if self.demo else None
+
+    @property
+    def local_url(self) -> str:
+        """http://HOST:PORT/ as a browser on this machine reaches it."""
+        try:
+            address = ipaddress.ip_address(self.host or "127.0.0.1")
+        except ValueError:  # a name
+            return f"http://{self.host}:{self.port}/"
+        if address.is_unspecified:  # every interface: this machine's loopback is one
+            address = ipaddress.ip_address("::1" if address.version == 6 else "127.0.0.1")
+        host = f"[{address}]" if address.version == 6 else str(address)
+        return f"http://{host}:{self.port}/"
 
     def dsn(self) -> str:
         """DATABASE_URL: the one place that says it is missing."""
@@ -102,10 +139,23 @@ class Settings(BaseSettings):
         return self.database_url.get_secret_value()
 
     def direct_dsn(self) -> str:
-        """Where LISTEN connects: DATABASE_DIRECT_URL, else DATABASE_URL."""
+        """Where LISTEN, migrations and the seed connect: DATABASE_DIRECT_URL (a session,
+        straight to PostgreSQL), else DATABASE_URL."""
         if self.database_direct_url is not None:
             return self.database_direct_url.get_secret_value()
         return self.dsn()
+
+    def statement_cache_size(self) -> int:
+        """DATABASE_STATEMENT_CACHE; unset: 0 when DATABASE_DIRECT_URL is set, else 100.
+
+        A DATABASE_DIRECT_URL says DATABASE_URL goes through a pooler in transaction mode
+        (PgBouncer), where a statement prepared on one server connection is missing on
+        the next one: asyncpg then prepares no named statements (PgBouncer before 1.21
+        has no prepared statements of its own to offer).
+        """
+        if self.database_statement_cache is not None:
+            return self.database_statement_cache
+        return 0 if self.database_direct_url is not None else 100
 
     def webhook_secret_value(self) -> str:
         """The secret_token given to setWebhook; derived from the bot token when not set."""

@@ -10,7 +10,7 @@ from typing import TypeAlias
 
 import asyncpg
 
-from clinic.errors import ClinicError
+from clinic.errors import ClinicError, DatabaseUnreachable
 from clinic.sql import q
 
 log = logging.getLogger("clinic.db")
@@ -29,15 +29,32 @@ async def keep_session(conn: asyncpg.Connection) -> None:
     """
 
 
-async def create_pool(dsn: str, *, min_size: int, max_size: int) -> asyncpg.Pool:
-    return await asyncpg.create_pool(
-        dsn,
-        min_size=min_size,
-        max_size=max_size,
-        command_timeout=30,
-        max_inactive_connection_lifetime=300,
-        reset=keep_session,
-    )
+# Why a first connection fails: refused, timed out, unknown host, rejected by the server.
+CONNECT_FAILURES = (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
+
+
+async def create_pool(
+    dsn: str, *, min_size: int, max_size: int, statement_cache_size: int = 100
+) -> asyncpg.Pool:
+    """The pool, with its first connections open; DatabaseUnreachable when they fail.
+
+    statement_cache_size=0 through PgBouncer in transaction mode: asyncpg then runs each
+    query as an unnamed statement, which lives only as long as the query (a named one
+    would be prepared on one server connection and missing on the next).
+    """
+    try:
+        return await asyncpg.create_pool(
+            dsn,
+            min_size=min_size,
+            max_size=max_size,
+            command_timeout=30,
+            max_inactive_connection_lifetime=300,
+            statement_cache_size=statement_cache_size,
+            reset=keep_session,
+            timeout=10,
+        )
+    except CONNECT_FAILURES as exc:
+        raise DatabaseUnreachable(dsn, exc) from exc
 
 
 class Database:
@@ -47,10 +64,13 @@ class Database:
     object graph can be built by one synchronous factory.
     """
 
-    def __init__(self, dsn: str, *, min_size: int = 2, max_size: int = 10) -> None:
+    def __init__(
+        self, dsn: str, *, min_size: int = 2, max_size: int = 10, statement_cache_size: int = 100
+    ) -> None:
         self.dsn = dsn
         self._min_size = min_size
         self._max_size = max_size
+        self._statement_cache_size = statement_cache_size
         self._pool: asyncpg.Pool | None = None
 
     @classmethod
@@ -71,7 +91,12 @@ class Database:
         return self._pool is not None
 
     async def open(self) -> None:
-        self._pool = await create_pool(self.dsn, min_size=self._min_size, max_size=self._max_size)
+        self._pool = await create_pool(
+            self.dsn,
+            min_size=self._min_size,
+            max_size=self._max_size,
+            statement_cache_size=self._statement_cache_size,
+        )
 
     async def close(self) -> None:
         pool, self._pool = self._pool, None

@@ -8,6 +8,7 @@ from these classes. The rest are start-up errors: a bad setting or a broken quer
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 
 class ClinicError(Exception):
@@ -182,17 +183,36 @@ class NotBuilt(ClinicError):
     title = "Not built"
 
 
-class UpdateBusy(ClinicError):
-    status = 503
-    code = "update_busy"
-    title = "Update being handled"
-
-
 # Start-up errors: not answers to a request.
 
 
-class ConfigError(Exception):
+class StartupError(Exception):
+    """The app cannot start: a bad setting, a busy port, a database that cannot be
+    reached or is not migrated. The message is one line saying what and how to fix it;
+    the command prints it and exits with code 2, with no traceback."""
+
+
+class ConfigError(StartupError):
     """A setting is missing or wrong; the message says which and how to fix it."""
+
+
+class DatabaseUnreachable(StartupError):
+    """No connection to PostgreSQL at start-up; the message says where (never with the
+    password) and why."""
+
+    def __init__(self, dsn: str, reason: BaseException | str) -> None:
+        why = " ".join(str(reason).split()) or type(reason).__name__
+        super().__init__(f"cannot connect to PostgreSQL at {database_address(dsn)}: {why}")
+
+
+def database_address(dsn: str) -> str:
+    """host:port/database of a DSN, for messages: no user, no password."""
+    try:
+        parts = urlsplit(dsn)
+        host = parts.hostname or parse_qs(parts.query).get("host", ["localhost"])[0]
+        return f"{host}:{parts.port or 5432}{parts.path}"
+    except ValueError:
+        return "(an unparsable DSN)"
 
 
 class QueryError(Exception):

@@ -21,6 +21,15 @@ _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
 # initData as it travels: a query string with a 64-hex-digit hash (raw or url-encoded).
 _INIT_DATA = re.compile(r"(tma\s+)?\S*(hash|%26hash)(=|%3D)[0-9a-f]{64}\S*", re.IGNORECASE)
 MASK = "[redacted]"
+# Libraries whose INFO is a running commentary (pgserver's every pg_ctl call and initdb's
+# output, yoyo's every migration step): shown only at LOG_LEVEL=debug.
+CHATTY = ("pgserver", "yoyo")
+LEVELS = {
+    "debug": logging.DEBUG,
+    "info": logging.INFO,
+    "warning": logging.WARNING,
+    "error": logging.ERROR,
+}
 
 
 class Redact(logging.Filter):
@@ -64,13 +73,21 @@ class JsonFormatter(logging.Formatter):
         return orjson.dumps(entry, default=str).decode()
 
 
-def configure(*, secrets: list[str], level: int = logging.INFO, stream: Any = None) -> None:
-    """JSON lines on stderr for the whole process, with secrets masked."""
+def configure(*, secrets: list[str], level: int | str = logging.INFO, stream: Any = None) -> None:
+    """JSON lines on stderr for the whole process, with secrets masked.
+
+    `level` is a logging level or a LOG_LEVEL name ("debug", "info", ...).
+    """
+    if isinstance(level, str):
+        level = LEVELS[level.lower()]
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(JsonFormatter())
     handler.addFilter(Redact(secrets))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    chatty = level if level <= logging.DEBUG else max(level, logging.WARNING)
+    for name in CHATTY:
+        logging.getLogger(name).setLevel(chatty)
     # aiohttp's own access log is replaced by the request log of clinic.web.observe.
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)

@@ -11,24 +11,33 @@ from contextlib import contextmanager
 from importlib.resources import as_file, files
 from typing import Any
 
+import psycopg
 from yoyo import get_backend, read_migrations
 from yoyo.migrations import MigrationList
 
-from clinic.errors import ConfigError
+from clinic.errors import ConfigError, DatabaseUnreachable
+
+CONNECT_TIMEOUT = 10  # seconds
 
 
 def yoyo_url(dsn: str) -> str:
-    """yoyo speaks through psycopg 3: the same DSN under the scheme it expects."""
+    """yoyo speaks through psycopg 3: the same DSN under the scheme it expects, with a
+    connect timeout (unless the DSN has one), so an unreachable host fails in seconds."""
     scheme, sep, rest = dsn.partition("://")
     if not sep or scheme not in ("postgres", "postgresql"):
         raise ConfigError("DATABASE_URL must be a postgresql:// URL")
+    if "connect_timeout=" not in rest:
+        rest += f"{'&' if '?' in rest else '?'}connect_timeout={CONNECT_TIMEOUT}"
     return f"postgresql+psycopg://{rest}"
 
 
 @contextmanager
 def backend(dsn: str) -> Iterator[Any]:
     """A yoyo backend whose connection is closed afterwards."""
-    opened = get_backend(yoyo_url(dsn))
+    try:
+        opened = get_backend(yoyo_url(dsn))
+    except psycopg.OperationalError as exc:
+        raise DatabaseUnreachable(dsn, exc) from None
     try:
         yield opened
     finally:

@@ -35,18 +35,22 @@ MENU_BUTTON = "Записаться"
 BOT_STARTED = "Бот запущен!"
 BOT_STOPPED = "Бот остановлен!"
 
-ABOUT = (
+# A text may point at a button only where that button is: "🔖 Записаться" exists only
+# when the bot knows the MiniApp's address (bookable), so the texts that name it come in
+# two versions.
+ABOUT_CLINIC = (
     f"🏥 <b>Клиника «{CLINIC}»</b>\n\n"
     "Принимаем взрослых и детей: терапевты, кардиологи, неврологи, офтальмологи, "
     "стоматологи и другие специалисты.\n\n"
     "🕗 Пн–Сб, 08:00–20:00, воскресенье — выходной\n"
     "📍 ул. Садовая, 15\n"
-    "☎️ +7 (800) 555-01-23\n\n"
-    "Записаться можно прямо здесь, в Telegram, — нажмите «Записаться»."
+    "☎️ +7 (800) 555-01-23"
 )
+BOOK_HERE = "Записаться можно прямо здесь, в Telegram, — нажмите «Записаться»."
 NO_MINIAPP = "Запись через приложение пока недоступна: администратор не настроил адрес MiniApp."
 FALLBACK = "Я понимаю кнопки меню и команду /start. Нажмите /start, чтобы открыть главное меню."
-NO_BOOKINGS = "У вас нет предстоящих записей. Нажмите «Записаться», чтобы выбрать врача и время."
+NO_BOOKINGS = "У вас нет предстоящих записей."
+PRESS_BOOK = "Нажмите «Записаться», чтобы выбрать врача и время."
 NOT_FOUND = (
     "Эта запись не найдена. Возможно, она уже отменена или принадлежит другому пользователю."
 )
@@ -83,17 +87,30 @@ def plural(n: int, one: str, few: str, many: str) -> str:
     return many
 
 
-def greeting(first_name: str) -> str:
+def greeting(first_name: str, *, bookable: bool = True) -> str:
+    hello = f"Здравствуйте, <b>{escape(first_name)}</b>! 👋\n\n"
+    if not bookable:
+        return (
+            f"{hello}Я бот клиники «{CLINIC}». Здесь можно посмотреть свои записи "
+            f"и отменить их.\n\n{NO_MINIAPP}"
+        )
     return (
-        f"Здравствуйте, <b>{escape(first_name)}</b>! 👋\n\n"
-        f"Я бот клиники «{CLINIC}». Здесь можно записаться к врачу, "
+        f"{hello}Я бот клиники «{CLINIC}». Здесь можно записаться к врачу, "
         "посмотреть свои записи и отменить их. Выберите, что нужно:"
     )
 
 
-def bookings_count(count: int) -> str:
+def about(*, bookable: bool) -> str:
+    return f"{ABOUT_CLINIC}\n\n{BOOK_HERE if bookable else NO_MINIAPP}"
+
+
+def no_bookings(*, bookable: bool) -> str:
+    return f"{NO_BOOKINGS} {PRESS_BOOK if bookable else NO_MINIAPP}"
+
+
+def bookings_count(count: int, *, bookable: bool = True) -> str:
     if count == 0:
-        return NO_BOOKINGS
+        return no_bookings(bookable=bookable)
     noun = plural(count, "предстоящая запись", "предстоящие записи", "предстоящих записей")
     return f"У вас {count} {noun}."
 

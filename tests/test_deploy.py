@@ -36,7 +36,7 @@ COMPOSE = DEPLOY / "docker-compose.yml"
 ENV_EXAMPLE = DEPLOY / ".env.example"
 # DESIGN.md lives in shared/, beside the work tree (and beside CI's clone).
 CONFIG_TABLES = (ROOT.parent / "shared" / "DESIGN.md", ROOT / "README.md")
-SECRET_SETTINGS = {"DATABASE_URL", "BOT_TOKEN", "WEBHOOK_SECRET"}
+SECRET_SETTINGS = {"DATABASE_URL", "DATABASE_DIRECT_URL", "BOT_TOKEN", "WEBHOOK_SECRET"}
 APP_UID = 10001
 APP_PORT = 8000
 
@@ -330,10 +330,10 @@ def test_every_yaml_file_parses() -> None:
         assert docs and all(isinstance(doc, dict) for doc in docs), path
 
 
-def test_compose_runs_postgres_migrate_two_apps_and_a_proxy() -> None:
+def test_compose_runs_postgres_pgbouncer_migrate_two_apps_and_a_proxy() -> None:
     compose = yaml_document(COMPOSE)
     services = compose["services"]
-    assert set(services) == {"postgres", "migrate", "app", "proxy"}
+    assert set(services) == {"postgres", "pgbouncer", "migrate", "app", "proxy"}
 
     for name, service in services.items():
         image = service["image"]
@@ -364,7 +364,17 @@ def test_compose_runs_postgres_migrate_two_apps_and_a_proxy() -> None:
     assert "/healthz" in str(app["healthcheck"]["test"])
     assert app["environment"]["HOST"] == "0.0.0.0"
     assert str(app["environment"]["PORT"]) == str(APP_PORT)
-    assert "@postgres:5432/" in app["environment"]["DATABASE_URL"]
+    # Queries through PgBouncer; LISTEN, migrations and the seed straight to PostgreSQL.
+    assert "@pgbouncer:6432/" in app["environment"]["DATABASE_URL"]
+    assert "@postgres:5432/" in app["environment"]["DATABASE_DIRECT_URL"]
+    assert app["depends_on"]["pgbouncer"]["condition"] == "service_healthy"
+
+    pgbouncer = services["pgbouncer"]
+    assert pgbouncer["image"].startswith("edoburu/pgbouncer:")
+    assert pgbouncer["environment"]["DB_HOST"] == "postgres"
+    assert str(pgbouncer["environment"]["LISTEN_PORT"]) == "6432"
+    assert pgbouncer["depends_on"]["postgres"]["condition"] == "service_healthy"
+    assert "pg_isready" in str(pgbouncer["healthcheck"]["test"])
 
     proxy = services["proxy"]
     assert proxy["image"].startswith("nginx:")
@@ -446,9 +456,9 @@ def test_nginx_accepts_the_proxy_config(tmp_path: Path) -> None:
 # --- Kubernetes ---------------------------------------------------------------------
 
 
-def k8s_objects() -> dict[str, dict[str, Any]]:
-    """Every manifest under deploy/k8s but the kustomization, by kind."""
-    objects: dict[str, dict[str, Any]] = {}
+def k8s_documents() -> list[dict[str, Any]]:
+    """Every manifest under deploy/k8s but the kustomization."""
+    documents: list[dict[str, Any]] = []
     for path in sorted(K8S.glob("*.yaml")):
         if path.name == "kustomization.yaml":
             continue
@@ -456,8 +466,19 @@ def k8s_objects() -> dict[str, dict[str, Any]]:
             assert doc.get("apiVersion") and doc.get("kind"), path
             assert doc["metadata"].get("name"), path
             assert "namespace" not in doc["metadata"], f"{path.name}: keep it namespace-agnostic"
-            assert doc["kind"] not in objects, f"two {doc['kind']}s"
-            objects[doc["kind"]] = doc
+            documents.append(doc)
+    return documents
+
+
+def k8s_objects(name: str = "clinic") -> dict[str, dict[str, Any]]:
+    """The objects of one component (app.kubernetes.io/name: the app, or pgbouncer), by
+    kind; the Secret and ConfigMap are the app's."""
+    objects: dict[str, dict[str, Any]] = {}
+    for doc in k8s_documents():
+        if doc["metadata"].get("labels", {}).get("app.kubernetes.io/name") != name:
+            continue
+        assert doc["kind"] not in objects, f"two {doc['kind']}s of {name}"
+        objects[doc["kind"]] = doc
     return objects
 
 
@@ -513,13 +534,59 @@ def test_k8s_deployment_probes_resources_and_security() -> None:
 
 
 def test_k8s_every_container_has_requests_and_limits() -> None:
-    for kind, obj in k8s_objects().items():
+    for obj in k8s_documents():
         if "template" not in obj.get("spec", {}):
             continue
         for container in containers_of(obj):
             resources = container["resources"]
             for part in ("requests", "limits"):
-                assert {"cpu", "memory"} <= set(resources[part]), f"{kind}: {part}"
+                assert {"cpu", "memory"} <= set(resources[part]), f"{obj['kind']}: {part}"
+
+
+def test_k8s_pgbouncer_sits_between_the_app_and_postgres() -> None:
+    objects = k8s_objects("pgbouncer")
+    assert {"Deployment", "Service"} <= set(objects), set(objects)
+    deployment, service = objects["Deployment"], objects["Service"]
+    (container,) = containers_of(deployment)
+    assert container["image"].startswith("edoburu/pgbouncer:")
+    assert not container["image"].endswith(":latest")
+    env = {e["name"]: e for e in container["env"]}
+    # PgBouncer reaches PostgreSQL with the app's direct DSN, from the app's Secret.
+    ref = env["DATABASE_URL"]["valueFrom"]["secretKeyRef"]
+    secret = k8s_objects()["Secret"]
+    assert ref["name"] == secret["metadata"]["name"] and ref["key"] == "DATABASE_DIRECT_URL"
+    # The app's DATABASE_URL names this Service and port.
+    port = env["LISTEN_PORT"]["value"]
+    assert {p["port"] for p in service["spec"]["ports"]} == {int(port)}
+    assert f"@{service['metadata']['name']}:{port}/" in secret["stringData"]["DATABASE_URL"]
+    assert (
+        service["spec"]["selector"].items()
+        <= deployment["spec"]["template"]["metadata"]["labels"].items()
+    )
+    pod = deployment["spec"]["template"]["spec"]
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    mounts = {m["mountPath"] for m in container["volumeMounts"]}
+    assert "/etc/pgbouncer" in mounts, "the image writes its config there"
+    assert k8s_objects()["ConfigMap"]["data"]["DATABASE_STATEMENT_CACHE"] == "0"
+
+
+def pgbouncer_environments() -> dict[str, dict[str, str]]:
+    """The image's settings for pgbouncer.ini, in compose and in Kubernetes."""
+    compose = yaml_document(COMPOSE)["services"]["pgbouncer"]["environment"]
+    (container,) = containers_of(k8s_objects("pgbouncer")["Deployment"])
+    k8s = {e["name"]: e["value"] for e in container["env"] if "value" in e}
+    return {"compose": {k: str(v) for k, v in compose.items()}, "k8s": k8s}
+
+
+def test_the_shipped_pgbouncer_runs_as_the_drill_does() -> None:
+    """tests/drills/test_pgbouncer.py drills a PgBouncer with these settings: the ones
+    the deployments run must be the same."""
+    from tests.drills.support import PGBOUNCER_SETTINGS
+
+    for where, env in pgbouncer_environments().items():
+        for key, value in PGBOUNCER_SETTINGS.items():
+            assert env.get(key.upper()) == value, f"{where}: {key.upper()}={env.get(key.upper())}"
 
 
 def test_k8s_migration_job_migrates_then_seeds() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import struct
 from pathlib import Path
 from typing import Any
 
@@ -42,3 +43,31 @@ async def test_without_a_build_the_root_says_how_to_build(
     response = await client.get("/")
     assert response.status == 503
     assert "make miniapp" in await response.text()
+
+
+MINIAPP = Path(__file__).resolve().parent.parent / "miniapp"
+
+
+def test_the_build_carries_the_favicon() -> None:
+    assert (MINIAPP / "public" / "favicon.ico").is_file(), "the build copies it from public/"
+    assert (MINIAPP / "dist" / "favicon.ico").is_file(), "run `make miniapp`"
+    assert 'href="/favicon.ico"' in (MINIAPP / "index.html").read_text("utf-8")
+
+
+async def test_the_favicon_is_a_real_icon(dsn: str, clock: Clock, aiohttp_client: Any) -> None:
+    """Browsers ask for /favicon.ico on pages that name no icon (the demo chat, the API
+    docs) and where SVG icons are not supported: an icon, not a 404 or a page."""
+    client = await aiohttp_client(create_app(make_settings(dsn), clock=clock))
+    response = await client.get("/favicon.ico")
+    assert response.status == 200
+    assert response.content_type in ("image/vnd.microsoft.icon", "image/x-icon")
+    body = await response.read()
+    reserved, kind, count = struct.unpack_from("<HHH", body)
+    assert (reserved, kind) == (0, 1) and count >= 1, "an ICO header"
+    sizes = set()
+    for index in range(count):
+        width, height, *_, length, offset = struct.unpack_from("<BBBBHHII", body, 6 + 16 * index)
+        assert body[offset : offset + 8] == b"\x89PNG\r\n\x1a\n" and offset + length <= len(body)
+        sizes.add((width or 256, height or 256))
+    assert {(16, 16), (32, 32)} <= sizes, sizes
+    assert (await client.get("/favicon.svg")).content_type == "image/svg+xml"

@@ -39,16 +39,16 @@ def card(b: Booking) -> str:
 
 async def summary(ctx: BotContext, query: CallbackQuery) -> Toast:
     count = len(await ctx.bookings.upcoming(query.sender.id))
-    await reply(
-        ctx, query, texts.bookings_count(count), keyboards.bookings_summary(count, ctx.webapp_url)
-    )
+    text = texts.bookings_count(count, bookable=ctx.bookable)
+    await reply(ctx, query, text, keyboards.bookings_summary(count, ctx.webapp_url))
     return None
 
 
 async def list_all(ctx: BotContext, query: CallbackQuery) -> Toast:
     found = await ctx.bookings.upcoming(query.sender.id)
     if not found:
-        await reply(ctx, query, texts.NO_BOOKINGS, keyboards.main_menu(ctx.webapp_url))
+        text = texts.no_bookings(bookable=ctx.bookable)
+        await reply(ctx, query, text, keyboards.main_menu(ctx.webapp_url))
         return None
     for b in found[:MAX_LISTED]:
         sent = await ctx.sender.send_message(

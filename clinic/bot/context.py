@@ -34,3 +34,8 @@ class BotContext:
     @property
     def webapp_url(self) -> str | None:
         return self.settings.webapp_url
+
+    @property
+    def bookable(self) -> bool:
+        """Whether the keyboards carry "🔖 Записаться" (and texts may point at it)."""
+        return bool(self.settings.webapp_url)

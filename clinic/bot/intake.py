@@ -63,7 +63,8 @@ class Intake:
     async def accept(self, update: Update, payload: str) -> repo.Claim:
         """Claims the update and schedules it after its chat's earlier ones.
 
-        "done": a repeat of a handled update; "busy": another replica holds it now.
+        "done": a repeat of a handled update; "busy": another replica holds it now (and
+        the sweep takes it over should that replica die): either way, nothing to do here.
         """
         claim = await self.claim(update, payload)
         if claim == "taken":

@@ -16,7 +16,7 @@ async def start(ctx: BotContext, message: Message) -> None:
     await ctx.users.register_from_chat(message.sender)
     await ctx.sender.send_message(
         message.chat.id,
-        texts.greeting(message.sender.first_name),
+        texts.greeting(message.sender.first_name, bookable=ctx.bookable),
         reply_markup=keyboards.main_menu(ctx.webapp_url),
     )
 
@@ -28,14 +28,14 @@ async def fallback(ctx: BotContext, message: Message) -> None:
 
 
 async def show_menu(ctx: BotContext, query: CallbackQuery) -> str | None:
-    greeting = texts.greeting(query.sender.first_name)
+    greeting = texts.greeting(query.sender.first_name, bookable=ctx.bookable)
     await reply(ctx, query, greeting, keyboards.main_menu(ctx.webapp_url))
     return None
 
 
 async def new_menu(ctx: BotContext, query: CallbackQuery) -> str | None:
     """The menu in a message of its own: asked from under a notice, which stays."""
-    greeting = texts.greeting(query.sender.first_name)
+    greeting = texts.greeting(query.sender.first_name, bookable=ctx.bookable)
     await ctx.sender.send_message(
         query.sender.id, greeting, reply_markup=keyboards.main_menu(ctx.webapp_url)
     )
@@ -43,7 +43,8 @@ async def new_menu(ctx: BotContext, query: CallbackQuery) -> str | None:
 
 
 async def show_about(ctx: BotContext, query: CallbackQuery) -> str | None:
-    await reply(ctx, query, texts.ABOUT, keyboards.about(ctx.webapp_url))
+    about = texts.about(bookable=ctx.bookable)
+    await reply(ctx, query, about, keyboards.about(ctx.webapp_url))
     return None
 
 

@@ -1,5 +1,5 @@
 """Running the dispatcher: as a background task of the web app, or as a process of its
-own (`clinic worker`), until SIGTERM or SIGINT."""
+own (`clinic worker`), until SIGTERM, SIGINT or SIGHUP."""
 
 from __future__ import annotations
 
@@ -61,12 +61,15 @@ async def running(dispatcher: Dispatcher) -> AsyncIterator[Dispatcher]:
 
 
 async def run_worker(settings: Settings) -> None:
-    """A dispatcher process: its own pool and HTTP session, until SIGTERM or SIGINT."""
+    """A dispatcher process: its own pool and HTTP session, until SIGTERM, SIGINT or
+    SIGHUP (a closed terminal)."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         loop.add_signal_handler(signum, stop.set)
-    database = db.Database(settings.dsn(), min_size=1, max_size=4)
+    database = db.Database(
+        settings.dsn(), min_size=1, max_size=4, statement_cache_size=settings.statement_cache_size()
+    )
     await database.open()
     connector = aiohttp.TCPConnector(limit=CONCURRENCY)
     try:

@@ -3,8 +3,9 @@ reference page, on /api.
 
 The MiniApp's pages are its router's sections (`/`, `/doctors/3`, `/bookings`...): each
 answers index.html, and the router draws the page. A top-level file of the build
-(`/favicon.svg`) and the hashed assets under `/assets/` are served as files. Any other
-path is a 404: /api, /telegram and /demo are sub-applications of their own.
+(`/favicon.ico`, `/favicon.svg`) and the hashed assets under `/assets/` are served as
+files. Any other path is a 404: /api, /telegram and /demo are sub-applications of
+their own.
 """
 
 from __future__ import annotations

@@ -11,10 +11,12 @@ import asyncio
 import math
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import warnings
 from collections.abc import AsyncIterator, Iterator
@@ -132,11 +134,112 @@ def private_postgres(scratch: Path, database: str = "clinic") -> Iterator[Privat
         try:
             yield server
         finally:
-            # pgserver stops only the postmaster it started; after a drill's restart
-            # that one is gone, so stop whichever is running here ourselves.
+            # Whichever postmaster runs here now (a drill may have restarted it) stops at
+            # once, before the folder is removed; clinic.embedded then finds none.
             now = PostmasterInfo.read_from_pgdata(pgdata)
             if now is not None and now.is_running():
                 server.stop()
+
+
+# --- PgBouncer in front of a PostgreSQL ----------------------------------------------------
+
+PGBOUNCER = shutil.which("pgbouncer") or next(
+    (str(p) for p in (Path("/usr/sbin/pgbouncer"),) if p.is_file()), None
+)
+# What the deployment files set too (deploy/pgbouncer/pgbouncer.ini): transaction pooling,
+# a quick retry of a server that refused a login, and no client left waiting for a
+# server connection longer than the app's own patience.
+PGBOUNCER_SETTINGS = {
+    "pool_mode": "transaction",
+    "server_login_retry": "1",
+    "query_wait_timeout": "5",
+    "ignore_startup_parameters": "extra_float_digits",
+}
+
+
+@dataclass
+class PgBouncer:
+    """A pgbouncer process on a loopback port; admin console as user postgres."""
+
+    process: subprocess.Popen[bytes]
+    port: int
+    log_path: Path
+
+    def dsn(self, database: str, user: str = "postgres") -> str:
+        return f"postgresql://{user}@127.0.0.1:{self.port}/{database}"
+
+    def show(self, what: str) -> list[dict[str, str]]:
+        """SHOW <what> on the admin console (simple query protocol only: through psql)."""
+        done = subprocess.run(
+            ["psql", "-X", "--csv", "-c", f"SHOW {what}", self.dsn("pgbouncer")],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        )
+        header, *rows = done.stdout.splitlines()
+        names = header.split(",")
+        return [dict(zip(names, row.split(","), strict=False)) for row in rows]
+
+
+@contextmanager
+def pgbouncer(
+    upstream_host: str,
+    upstream_port: int,
+    log_path: Path,
+    *,
+    run_as: str | None = None,
+    pool_size: int = 4,
+) -> Iterator[PgBouncer]:
+    """Debian's pgbouncer with a generated config, every database passed through to the
+    server at upstream_host (a host name, or a socket folder) with trust authentication.
+    `run_as`: the system user it switches to (pgbouncer refuses to run as root)."""
+    assert PGBOUNCER is not None, "pgbouncer is not installed: apt-get install pgbouncer"
+    folder = Path(tempfile.mkdtemp(prefix="clinic-pgbouncer-"))
+    folder.chmod(0o755)  # readable by run_as
+    port = free_port()
+    settings = {
+        "listen_addr": "127.0.0.1",
+        "listen_port": str(port),
+        "unix_socket_dir": "",
+        "auth_type": "trust",
+        "auth_file": str(folder / "userlist.txt"),
+        "admin_users": "postgres",
+        "default_pool_size": str(pool_size),
+        "max_client_conn": "500",
+        **PGBOUNCER_SETTINGS,
+    }
+    config = (
+        "[databases]\n"
+        f"* = host={upstream_host} port={upstream_port}\n\n[pgbouncer]\n"
+        + "".join(f"{key} = {value}\n" for key, value in settings.items())
+    )
+    (folder / "pgbouncer.ini").write_text(config)
+    (folder / "userlist.txt").write_text('"postgres" ""\n')
+    for path in folder.iterdir():
+        path.chmod(0o644)
+    command = [PGBOUNCER, *(["-u", run_as] if run_as else []), str(folder / "pgbouncer.ini")]
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+    bouncer = PgBouncer(process, port, log_path)
+    try:
+        deadline = time.monotonic() + SERVER_START_TIMEOUT
+        while True:
+            assert process.poll() is None, f"pgbouncer exited: {log_path.read_text()}"
+            with suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
+                break
+            assert time.monotonic() < deadline, f"pgbouncer did not listen: {log_path.read_text()}"
+            time.sleep(0.05)
+        yield bouncer
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 # --- the server process -------------------------------------------------------------------
@@ -166,6 +269,9 @@ def server_env(database_url: str, port: int) -> dict[str, str]:
         if key.upper()
         not in {
             "DATABASE_URL",
+            "DATABASE_DIRECT_URL",
+            "DATABASE_STATEMENT_CACHE",
+            "LOG_LEVEL",
             "BOT_TOKEN",
             "PUBLIC_URL",
             "TELEGRAM_API_URL",
