@@ -260,10 +260,13 @@ def fake_bot_api(token: str, scratch: Path) -> Iterator[FakeBotApi]:
 
 
 def bench_settings(**values: Any) -> Any:
-    """The Settings the server will run with: the environment's, overridden by `values`."""
+    """The Settings the server will run with: the environment's, overridden by `values`.
+    Quiet hours are off (a benchmark runs at any hour) and the patient cap raised (a
+    load client books many slots for one patient), unless `values` say otherwise."""
     from clinic.config import Settings
 
-    return Settings(_env_file=None, **values)
+    defaults = {"quiet_hours": "", "max_upcoming_bookings": 100_000}
+    return Settings(_env_file=None, **{**defaults, **values})
 
 
 def _env_value(value: Any) -> str:

@@ -11,6 +11,7 @@ dependency order: the pool, the bot, the dispatcher.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import secrets
 from collections.abc import AsyncIterator
@@ -23,7 +24,7 @@ from aiohttp import web
 from clinic import keys
 from clinic.booking import handlers as booking_handlers
 from clinic.booking.cache import WeekCache
-from clinic.booking.service import Bookings, Limits
+from clinic.booking.service import Bookings, Calendar, Limits
 from clinic.bot import demo as demo_chat
 from clinic.bot import webhook
 from clinic.bot.lifecycle import Bot
@@ -32,7 +33,7 @@ from clinic.catalog.service import DEMO_PHOTOS, Catalog
 from clinic.clock import Clock, utc_now
 from clinic.config import Settings
 from clinic.db import Database
-from clinic.dispatch.worker import build_dispatcher, running
+from clinic.dispatch.worker import build_dispatcher, calendar_host, quiet_hours, running
 from clinic.metrics import Metrics
 from clinic.staff import handlers as staff_handlers
 from clinic.staff.auth import staff_middleware
@@ -64,6 +65,12 @@ def create_app(
         statement_cache_size=settings.statement_cache_size(),
     )
     metrics = Metrics()
+    # The token initData is checked against: the bot's, or in demo mode one made at start.
+    token = (
+        settings.bot_token.get_secret_value()
+        if settings.bot_token is not None
+        else f"demo:{secrets.token_urlsafe(32)}"
+    )
     catalog = Catalog(database)
     users = Users(database)
     limits = Limits(
@@ -81,6 +88,11 @@ def create_app(
         cache=WeekCache(),
         limits=limits,
         staff_admins=admins,
+        quiet=quiet_hours(settings),
+        calendar=Calendar(
+            host=calendar_host(settings),
+            key=hashlib.sha256(f"clinic-calendar:{token}".encode()).digest(),
+        ),
     )
     waitlist = Waitlist(database, bookings=bookings)
     staff = Staff(
@@ -119,12 +131,6 @@ def create_app(
     if worker:
         app.cleanup_ctx.append(dispatcher_ctx)  # needs the pool and the sender; stops first
 
-    # The token initData is checked against: the bot's, or in demo mode one made at start.
-    token = (
-        settings.bot_token.get_secret_value()
-        if settings.bot_token is not None
-        else f"demo:{secrets.token_urlsafe(32)}"
-    )
     api = web.Application(
         middlewares=[
             init_data_middleware(

@@ -35,7 +35,16 @@ class PoolCollector(Collector):
 class DispatchCollector(Collector):
     """The reminder dispatcher's counters (its `snapshot()`), read at scrape time."""
 
-    OUTCOMES = ("sent", "failed", "retried", "rate_limited", "blocked", "skipped", "released")
+    OUTCOMES = (
+        "sent",
+        "failed",
+        "retried",
+        "rate_limited",
+        "blocked",
+        "skipped",
+        "released",
+        "held",
+    )
 
     def __init__(self) -> None:
         self.source: Any = None

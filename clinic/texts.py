@@ -7,7 +7,8 @@ is escaped before it is put into a text.
 from __future__ import annotations
 
 import html
-from datetime import date
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 
 def escape(text: str) -> str:
@@ -16,6 +17,8 @@ def escape(text: str) -> str:
 
 
 CLINIC = "Здоровье Плюс"
+CLINIC_ADDRESS = "Клиника «Здоровье Плюс», ул. Садовая, 15"
+CALENDAR_CAPTION = "📎 Запись для вашего календаря: откройте файл, чтобы добавить её."
 
 BTN_MY_BOOKINGS = "📅 Мои записи"
 BTN_BOOK = "🔖 Записаться"
@@ -71,11 +74,7 @@ CLINIC_CANCELLED_HEADER = "❌ Клиника отменила вашу запи
 
 REMINDER_HEADER = "❗ Напоминаем, что у вас назначена запись к доктору ❗"
 CONFIRMATION_HEADER = "✅ Вы записаны к доктору"
-REMINDER_WHEN = {
-    "24h": "Приём через 24 часа.",
-    "6h": "Приём через 6 часов.",
-    "30m": "Приём через 30 минут.",
-}
+COME_QUESTION = "Вы придёте? Нажмите «✅ Приду» — или отмените запись, если планы изменились."
 
 
 def plural(n: int, one: str, few: str, many: str) -> str:
@@ -133,16 +132,43 @@ def cancelled(*, number: int, day: date, time: str) -> str:
     return f"Запись № {number} на {day:%d.%m.%Y} в {escape(time)} отменена."
 
 
+def lead(starts_at: datetime, now: datetime, tz: ZoneInfo) -> str:
+    """How far off the visit is, as of `now`: "через 25 минут", "сегодня в 14:00",
+    "завтра в 09:00", "05.12 в 10:30" (the real lead time, whenever the reminder goes)."""
+    local, today = starts_at.astimezone(tz), now.astimezone(tz).date()
+    at = f"{local:%H:%M}"
+    minutes = int((starts_at - now).total_seconds() // 60)
+    if 0 < minutes < 90:
+        noun = plural(minutes, "минуту", "минуты", "минут")
+        return f"Приём через {minutes} {noun}, в {at}."
+    if local.date() == today:
+        return f"Приём сегодня в {at}."
+    if local.date() == today + timedelta(days=1):
+        return f"Приём завтра в {at}."
+    return f"Приём {local:%d.%m} в {at}."
+
+
 def reminder(
-    kind: str, *, number: int, day: date, time: str, doctor: str, specialization: str
+    kind: str,
+    *,
+    number: int,
+    day: date,
+    time: str,
+    doctor: str,
+    specialization: str,
+    starts_at: datetime,
+    now: datetime,
+    tz: ZoneInfo,
 ) -> str:
-    """A notification: the confirmation right after booking, or a reminder before the visit."""
+    """A notification: the confirmation right after booking, or a reminder before the
+    visit saying how far off it is now; the day before, it asks whether they will come."""
     details = booking_details(
         number=number, day=day, time=time, doctor=doctor, specialization=specialization
     )
     if kind == "confirmation":
         return f"{CONFIRMATION_HEADER}\n\n{details}"
-    return f"{REMINDER_HEADER}\n\n{REMINDER_WHEN.get(kind, '')}\n{details}"
+    ask = f"\n\n{COME_QUESTION}" if kind == "24h" else ""
+    return f"{REMINDER_HEADER}\n\n{lead(starts_at, now, tz)}\n{details}{ask}"
 
 
 def cancelled_by_clinic(
@@ -267,3 +293,11 @@ def day_list(day: date, doctors: list[tuple[str, list[tuple[str, str, bool, str]
     lines.append("")
     lines.append("✅ — пациент подтвердил визит")
     return "\n".join(lines)
+
+
+def calendar_summary(*, doctor: str, specialization: str) -> str:
+    return f"Приём: {specialization} — {doctor}"
+
+
+def calendar_description(*, number: int) -> str:
+    return f"Запись № {number}. Пожалуйста, приходите за 10-15 минут до приёма."

@@ -3,24 +3,24 @@
 -- holder of the lease (same id, status 'sending' and leased_until) may settle a row.
 
 -- name: plan
--- Plans a booking's messages: the confirmation (due now; left out with $5 false, as after
--- a move, which sends its own notice) and the reminders 24 h, 6 h and 30 min before the
--- visit that are still ahead; wakes the dispatchers at commit. Intervals in hours are
--- exact, so a DST change between the two instants is no matter.
--- $1 booking_id bigint, $2 chat_id bigint, $3 starts_at timestamptz, $4 channel text,
--- $5 with_confirmation boolean
+-- Plans a booking's messages: the confirmation (due now; left out with $6 false, as after
+-- a move, which sends its own notice) and the reminders the app worked out ($3 kinds, $4
+-- due times: 24 h, 6 h and 30 min before, moved out of quiet hours), those still ahead of
+-- the database clock; wakes the dispatchers at commit.
+-- $1 booking_id bigint, $2 chat_id bigint, $3 kinds text[], $4 due_ats timestamptz[],
+-- $5 channel text, $6 with_confirmation boolean
 WITH planned AS (
     INSERT INTO notifications (booking_id, chat_id, kind, due_at)
     SELECT $1::bigint, $2::bigint, k.kind, k.due_at
-    FROM (VALUES ('confirmation', now()),
-                 ('24h', $3::timestamptz - interval '24 hours'),
-                 ('6h', $3::timestamptz - interval '6 hours'),
-                 ('30m', $3::timestamptz - interval '30 minutes')) AS k (kind, due_at)
-    WHERE (k.kind = 'confirmation' AND $5::boolean)
-       OR (k.kind <> 'confirmation' AND k.due_at > now())
+    FROM (SELECT 'confirmation'::text AS kind, now() AS due_at
+          WHERE $6::boolean
+          UNION ALL
+          SELECT r.kind, r.due_at
+          FROM unnest($3::text[], $4::timestamptz[]) AS r (kind, due_at)
+          WHERE r.due_at > now()) AS k
     RETURNING kind, due_at, status
 )
-SELECT p.kind, p.due_at, p.status, pg_notify($4::text, '') AS woken
+SELECT p.kind, p.due_at, p.status, pg_notify($5::text, '') AS woken
 FROM planned AS p
 ORDER BY p.due_at;
 
@@ -181,7 +181,9 @@ gate AS (
     RETURNING p.chat_id
 ),
 ready AS (
-    SELECT c.id, coalesce(x.slot_at, b.starts_at) AS starts_at, d.id AS doctor_id,
+    SELECT c.id, coalesce(x.slot_at, b.starts_at) AS starts_at,
+           coalesce(x.slot_at + make_interval(secs => $6::float8), b.ends_at) AS ends_at,
+           b.revision, d.id AS doctor_id,
            d.last_name, d.first_name, d.middle_name, d.specialization, b.cancel_reason,
            coalesce(b.patient_name, concat_ws(' ', u.first_name, u.last_name)) AS patient,
            u.username, b.phone, b.source, b.cancelled_by,
@@ -219,8 +221,8 @@ FROM ready AS r
 WHERE n.id = r.id
 RETURNING n.id, n.booking_id, n.waitlist_id, n.chat_id, n.kind, n.status, n.leased_until,
           n.attempts, extract(epoch FROM now() - n.due_at)::float8 AS overdue,
-          r.starts_at, r.doctor_id, r.last_name, r.first_name, r.middle_name,
-          r.specialization, r.cancel_reason, r.patient, r.username, r.phone, r.source,
+          now() AS claimed_at, r.starts_at, r.ends_at, r.revision, r.doctor_id,
+          r.last_name, r.first_name, r.middle_name, r.specialization, r.cancel_reason, r.patient, r.username, r.phone, r.source,
           r.cancelled_by, r.cards;
 
 -- name: settle

@@ -88,6 +88,8 @@ def make_settings(dsn: str, **overrides: Any) -> Settings:
         "admin_ids": [],
         "miniapp_dist": ROOT / "miniapp" / "dist",
         "telegram_rate_limit": 0,
+        # Off unless a test turns them on: reminders come at their exact offsets.
+        "quiet_hours": "",
         **overrides,
     }
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]

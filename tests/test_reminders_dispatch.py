@@ -244,7 +244,8 @@ async def test_a_booking_sends_its_confirmation_at_once(
     await eventually(all_in(conn, [reminder_24h], "sent"))
     messages = fake.sent_messages(1001)[1:]
     assert messages[0]["text"].startswith(texts.REMINDER_HEADER)
-    assert texts.REMINDER_WHEN["24h"] in messages[0]["text"]
+    assert f"Приём {workday_ahead(3):%d.%m} в 10:00." in messages[0]["text"]  # its lead now
+    assert texts.COME_QUESTION in messages[0]["text"]
     assert f"Запись № {booking.id}" in messages[0]["text"]
     left = await conn.fetch(
         "SELECT kind, status FROM notifications WHERE booking_id = $1 ORDER BY due_at",
@@ -438,7 +439,7 @@ async def test_the_24h_reminder_is_24_real_hours_before_across_dst(
         )
         async with conn.transaction():
             reminders_of = await reminders.plan(
-                conn, booking_id=booking, chat_id=5001, starts_at=visit
+                conn, booking_id=booking, chat_id=5001, starts_at=visit, now=datetime.now(UTC)
             )
         planned[visit] = (booking, {r.kind: r.due_at for r in reminders_of})
 
@@ -461,7 +462,7 @@ async def test_the_24h_reminder_is_24_real_hours_before_across_dst(
         lambda: conn.fetchval("SELECT count(*) FROM notifications WHERE status = 'sent'")
     )
     [message] = fake.sent_messages(5001)
-    assert texts.REMINDER_WHEN["24h"] in message["text"]
+    assert texts.COME_QUESTION in message["text"]
     assert f"{sunday + timedelta(days=1):%d.%m.%Y} в 08:00" in message["text"]
 
 

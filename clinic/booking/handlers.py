@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from clinic import ics
 from clinic.booking.models import Booking, BookingRequest, Reschedule, WeekSlots
 from clinic.booking.service import Bookings
 from clinic.errors import (
@@ -81,6 +82,31 @@ def routes(bookings: Bookings) -> web.RouteTableDef:
         booking_id = path_id(request, limit=INT8_MAX)
         return json_response(await bookings.get_booking(caller(request).id, booking_id))
 
+    @table.get(r"/bookings/{id:[0-9]+}/calendar.ics")
+    @operation(
+        summary="One of the caller's bookings as iCalendar",
+        tag="booking",
+        content_type="text/calendar",
+        auth=True,
+        errors=(NotFound,),
+    )
+    async def calendar(request: web.Request) -> web.Response:
+        booking_id = path_id(request, limit=INT8_MAX)
+        body = await bookings.calendar_file(caller(request).id, booking_id)
+        return calendar_response(body, booking_id)
+
+    @table.get(r"/calendar/{token:[0-9]+-[0-9]+-[0-9]+-[0-9a-f]{32}}.ics")
+    @operation(
+        summary="A booking as iCalendar, by the signed link in its calendar_url",
+        tag="booking",
+        content_type="text/calendar",
+        errors=(NotFound,),
+    )
+    async def calendar_link(request: web.Request) -> web.Response:
+        body = await bookings.calendar_by_link(request.match_info["token"])
+        number = int(request.match_info["token"].split("-")[0])
+        return calendar_response(body, number)
+
     @table.post(r"/bookings/{id:[0-9]+}/reschedule")
     @operation(
         summary="Move one of the caller's bookings to another slot with its doctor",
@@ -116,3 +142,15 @@ def routes(bookings: Bookings) -> web.RouteTableDef:
         return json_response(await bookings.cancel_booking(caller(request).id, booking_id))
 
     return table
+
+
+def calendar_response(body: bytes, booking_id: int) -> web.Response:
+    return web.Response(
+        body=body,
+        content_type="text/calendar",
+        charset="utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="{ics.file_name(booking_id)}"',
+            "Cache-Control": "no-store",
+        },
+    )

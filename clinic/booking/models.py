@@ -80,6 +80,9 @@ class Booking(BaseModel):
     cancel_reason: str | None = None
     patient_confirmed: bool = False
     revision: int = Field(default=0, description="Grows with each move or cancellation")
+    calendar_url: str | None = Field(
+        default=None, description="The booking as .ics, by a signed link valid for days"
+    )
     doctor: BookedDoctor
     reminders: list[Reminder] = Field(default_factory=list)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -9,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 
-from clinic import db, texts
+from clinic import db, ics, texts
 from clinic.booking import repo
 from clinic.booking.cache import WeekCache, key_of
 from clinic.booking.models import (
@@ -49,7 +51,7 @@ from clinic.errors import (
     Unprocessable,
 )
 from clinic.reminders import service as reminders
-from clinic.reminders.models import Reminder
+from clinic.reminders.models import Quiet, Reminder
 
 MAX_LISTED = 200
 WEEK_OF_RANGE = timedelta(days=366)
@@ -58,6 +60,37 @@ ARRIVE_EARLY = timedelta(minutes=60)
 
 # Work done inside a booking write's own transaction (the staff's audit row, say).
 Within = Callable[[asyncpg.Connection, BookingRow], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class Calendar:
+    """Calendar files of bookings: the domain of their UIDs, and the key that signs the
+    links to them (a link works without initData, for Telegram's downloadFile)."""
+
+    host: str = "clinic.local"
+    key: bytes = b""
+    lifetime: timedelta = timedelta(days=7)
+
+    def token(self, booking_id: int, user_id: int, now: datetime) -> str:
+        expires = int((now + self.lifetime).timestamp()) // 3600 * 3600
+        return f"{booking_id}-{user_id}-{expires}-{self._sign(booking_id, user_id, expires)}"
+
+    def booking_of(self, token: str, now: datetime) -> tuple[int, int] | None:
+        """(booking, patient) of a genuine, unexpired token; None otherwise."""
+        parts = token.split("-")
+        if len(parts) != 4 or not all(p.isascii() and p.isalnum() for p in parts):
+            return None
+        booking, user, expires, signature = parts
+        if not (booking.isdigit() and user.isdigit() and expires.isdigit()):
+            return None
+        expected = self._sign(int(booking), int(user), int(expires))
+        if not hmac.compare_digest(signature, expected) or int(expires) < now.timestamp():
+            return None
+        return int(booking), int(user)
+
+    def _sign(self, booking_id: int, user_id: int, expires: int) -> str:
+        message = f"calendar:{booking_id}:{user_id}:{expires}".encode()
+        return hmac.new(self.key, message, hashlib.sha256).hexdigest()[:32]
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +146,8 @@ class Bookings:
         cache: WeekCache | None = None,
         limits: Limits | None = None,
         staff_admins: Iterable[int] = (),
+        quiet: Quiet | None = None,
+        calendar: Calendar | None = None,
     ) -> None:
         self._db = database
         self.tz = tz
@@ -121,6 +156,8 @@ class Bookings:
         self.limits = limits or Limits()
         # Admins by configuration (ADMIN_IDS), told of bookings like admins with a row.
         self._admins = sorted(set(staff_admins))
+        self._quiet = quiet  # reminders are planned out of these hours
+        self.calendar = calendar or Calendar()
 
     def now(self) -> datetime:
         return self._clock()
@@ -196,7 +233,7 @@ class Bookings:
             if within is not None:
                 await within(conn, row)
         self.forget([row.doctor_id])
-        return to_booking(row, tz=self.tz, now=self._clock(), planned=planned)
+        return self._card(row, now=self._clock(), planned=planned)
 
     async def create_staff_booking(
         self,
@@ -304,7 +341,12 @@ class Bookings:
         planned: list[Reminder] = []
         if row.user_id is not None:
             planned = await reminders.plan(
-                conn, booking_id=row.id, chat_id=row.user_id, starts_at=row.starts_at
+                conn,
+                booking_id=row.id,
+                chat_id=row.user_id,
+                starts_at=row.starts_at,
+                now=self._clock(),
+                quiet=self._quiet,
             )
         await self._tell_staff(conn, row, "staff_new_booking", actor=actor)
         return row, planned
@@ -314,7 +356,7 @@ class Bookings:
         rows = await repo.list_user_bookings(
             self._db.pool, user_id=user_id, now=now, max_rows=MAX_LISTED
         )
-        return [to_booking(row, tz=self.tz, now=now) for row in rows]
+        return [self._card(row, now=now) for row in rows]
 
     async def upcoming(self, user_id: int) -> list[Booking]:
         return [b for b in await self.list_bookings(user_id) if b.upcoming]
@@ -326,7 +368,7 @@ class Bookings:
             if row is None:
                 raise NotFound("Запись не найдена")
             planned = await reminders.booking_reminders(conn, booking_id=row.id)
-        return to_booking(row, tz=self.tz, now=now, planned=planned)
+        return self._card(row, now=now, planned=planned)
 
     async def cancel_booking(self, user_id: int, booking_id: int) -> Booking:
         """Cancels the patient's own booking and its unsent reminders, together, unless
@@ -348,7 +390,7 @@ class Bookings:
                 await self._offer_freed(conn, row, except_user=user_id)
             planned = await reminders.booking_reminders(conn, booking_id=row.id)
         self.forget([row.doctor_id])
-        return to_booking(row, tz=self.tz, now=now, planned=planned)
+        return self._card(row, now=now, planned=planned)
 
     async def reschedule(self, user_id: int, booking_id: int, move: Reschedule) -> Booking:
         """Moves the patient's booking (the same id) to another slot with its doctor, in
@@ -388,13 +430,15 @@ class Bookings:
                 booking_id=row.id,
                 chat_id=user_id,
                 starts_at=row.starts_at,
+                now=now,
+                quiet=self._quiet,
                 with_confirmation=False,
             )
             await reminders.notify(conn, booking_id=row.id, chat_id=user_id, kind="moved")
             await self._tell_staff(conn, row, "staff_moved")
             await self._offer_freed(conn, before, except_user=user_id)
         self.forget([row.doctor_id])
-        return to_booking(row, tz=self.tz, now=now, planned=planned)
+        return self._card(row, now=now, planned=planned)
 
     async def confirm_visit(self, user_id: int, booking_id: int) -> Booking:
         """The patient will come (the 24-hour reminder's "Приду"): staff see it."""
@@ -407,7 +451,43 @@ class Bookings:
             if found.status == "cancelled":
                 raise BookingCancelled(texts.ALREADY_CANCELLED)
             raise BookingPast("Приём уже начался или прошёл")
-        return to_booking(row, tz=self.tz, now=now)
+        return self._card(row, now=now)
+
+    async def calendar_file(self, user_id: int, booking_id: int) -> bytes:
+        """The patient's booking as iCalendar: stable UID, SEQUENCE its revision, STATUS
+        CANCELLED once cancelled, times on the clinic's clock."""
+        row = await self._own(self._db.pool, user_id, booking_id)
+        event = ics.Event(
+            booking_id=row.id,
+            revision=row.revision,
+            starts_at=row.starts_at,
+            ends_at=row.ends_at,
+            cancelled=row.status == "cancelled",
+            summary=texts.calendar_summary(
+                doctor=row.doctor_name, specialization=row.specialization
+            ),
+            description=texts.calendar_description(number=row.id),
+            location=texts.CLINIC_ADDRESS,
+        )
+        return ics.calendar(event, tz=self.tz, host=self.calendar.host, now=self._clock())
+
+    async def calendar_by_link(self, token: str) -> bytes:
+        """The same file through a signed link (no initData: Telegram downloads it)."""
+        found = self.calendar.booking_of(token, self._clock())
+        if found is None:
+            raise NotFound("Ссылка на календарь устарела: откройте запись заново")
+        booking_id, user_id = found
+        return await self.calendar_file(user_id, booking_id)
+
+    def _card(
+        self, row: BookingRow, *, now: datetime, planned: list[Reminder] | None = None
+    ) -> Booking:
+        """The booking as the patient sees it, with a signed link to its calendar file."""
+        booking = to_booking(row, tz=self.tz, now=now, planned=planned)
+        if row.user_id is not None:
+            token = self.calendar.token(row.id, row.user_id, now)
+            booking.calendar_url = f"/api/calendar/{token}.ics"
+        return booking
 
     async def _own(self, db: db.Executor, user_id: int, booking_id: int) -> BookingRow:
         row = await repo.get_user_booking(db, booking_id=booking_id, user_id=user_id)

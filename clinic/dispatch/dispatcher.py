@@ -10,14 +10,24 @@ import math
 import random
 import time
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 import asyncpg
 
 from clinic.dispatch.listener import Wakeup
 from clinic.dispatch.metrics import DispatchMetrics
 from clinic.dispatch.policy import Pace, RetryPolicy, outcome_of
-from clinic.reminders.models import RELEASED, SENT, ClaimedNotification, Outcome, Render
+from clinic.reminders import quiet
+from clinic.reminders.models import (
+    RELEASED,
+    SENT,
+    ClaimedNotification,
+    Outcome,
+    Outgoing,
+    Quiet,
+    Render,
+)
 from clinic.reminders.service import JobTable
 from clinic.telegram.botapi import BotApiError, RateLimited
 from clinic.telegram.outbox import Sender
@@ -44,6 +54,7 @@ class Dispatcher:
         *,
         renderers: Mapping[str, Render],
         listen_dsn: str,
+        quiet: Quiet | None = None,
         pace: Pace | None = None,
         retry: RetryPolicy | None = None,
         batch_size: int = 500,
@@ -60,6 +71,7 @@ class Dispatcher:
         self._jobs = jobs
         self._sender = sender
         self._renderers = renderers
+        self._quiet = quiet
         self.pace = pace or Pace()
         self._retry = retry or RetryPolicy()
         self._batch_size = batch_size
@@ -211,12 +223,16 @@ class Dispatcher:
         async with self._slots:
             if self._stopping:
                 return  # left out of outcomes: released
+            decided = quiet.verdict(
+                row.kind, starts_at=row.starts_at, now=row.claimed_at, quiet=self._quiet
+            )
+            if decided.action != "send":
+                outcomes[row.id] = held(decided, row.claimed_at)
+                return
             message = self._renderers[row.kind](row)
             started.add(row.id)
             try:
-                answer = await self._sender.send_message(
-                    row.chat_id, message.text, reply_markup=message.reply_markup
-                )
+                answer = await self._deliver_one(row, message, silent=decided.silent)
                 if isinstance(answer.get("message_id"), int):
                     sent[row.id] = answer["message_id"]
             except BotApiError as exc:
@@ -229,6 +245,32 @@ class Dispatcher:
             else:
                 outcomes[row.id] = SENT
                 await self._strip(row)
+
+    async def _deliver_one(
+        self, row: ClaimedNotification, message: Outgoing, *, silent: bool
+    ) -> dict[str, Any]:
+        """The message; then its document, if any, right after it. The message is what
+        the row stands for: a document that fails is logged, not sent again."""
+        sent = await self._sender.send_message(
+            row.chat_id,
+            message.text,
+            reply_markup=message.reply_markup,
+            disable_notification=silent,
+        )
+        if message.document is not None:
+            document = message.document
+            try:
+                await self._sender.send_document(
+                    row.chat_id,
+                    file_name=document.file_name,
+                    content=document.content,
+                    mime_type=document.mime_type,
+                    caption=document.caption,
+                    disable_notification=True,
+                )
+            except BotApiError as exc:
+                log.warning("notification %d: its document was not sent: %s", row.id, exc)
+        return sent
 
     async def _strip(self, row: ClaimedNotification) -> None:
         """After a notice that a booking was cancelled or moved: the chat's older cards of
@@ -288,3 +330,12 @@ class Dispatcher:
             batch.cancel()
         if late:
             await asyncio.wait(late, timeout=self._grace)
+
+
+def held(decided: quiet.Verdict, now: datetime) -> Outcome:
+    """A message not sent now: due again when quiet hours end, or dropped."""
+    if decided.action == "drop":
+        return Outcome("cancelled", error=decided.reason)
+    until = decided.until or now
+    delay = max(0.0, (until - now).total_seconds())
+    return Outcome("pending", delay=delay, refund=1, error=decided.reason)

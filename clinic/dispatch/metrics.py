@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 from clinic.reminders.models import RELEASED, SENT, Outcome
+from clinic.reminders.quiet import QUIET_HOURS
 
 
 @dataclass(slots=True)
@@ -14,7 +15,8 @@ class DispatchMetrics:
     retried: int = 0  # back to pending after a network or server error
     rate_limited: int = 0  # answered 429 and put back for retry_after
     blocked: int = 0  # 403: users who blocked the bot
-    skipped: int = 0  # claimed rows of cancelled or begun bookings, not sent
+    skipped: int = 0  # claimed rows of cancelled or begun bookings, or overtaken: not sent
+    held: int = 0  # put back until quiet hours end
     released: int = 0  # leases given back unsent when stopping
     lost_leases: int = 0  # settled too late: the lease lapsed, or the booking was cancelled
     claimed_batches: int = 0
@@ -29,6 +31,10 @@ class DispatchMetrics:
             self.sent += 1
         elif outcome is RELEASED:
             self.released += 1
+        elif outcome.status == "cancelled":
+            self.skipped += 1
+        elif outcome.error == QUIET_HOURS:
+            self.held += 1
         elif outcome.status == "failed":
             self.failed += 1
             self.blocked += outcome.blocked

@@ -8,6 +8,7 @@ import contextlib
 import logging
 import signal
 from collections.abc import AsyncIterator, Mapping
+from urllib.parse import urlsplit
 
 import aiohttp
 
@@ -16,7 +17,7 @@ from clinic.config import Settings
 from clinic.dispatch.dispatcher import Dispatcher
 from clinic.dispatch.policy import Pace
 from clinic.reminders import render as reminders
-from clinic.reminders.models import Render
+from clinic.reminders.models import Quiet, Render
 from clinic.reminders.service import JobTable
 from clinic.staff import render as staff
 from clinic.telegram.botapi import BotApi
@@ -28,10 +29,23 @@ log = logging.getLogger("clinic.reminders")
 CONCURRENCY = 100  # sends in flight per process; also the HTTP connection limit
 
 
+def quiet_hours(settings: Settings) -> Quiet | None:
+    """QUIET_HOURS on the clinic's clock, or None when off."""
+    span = settings.quiet
+    return Quiet(span[0], span[1], settings.tz) if span else None
+
+
+def calendar_host(settings: Settings) -> str:
+    """The domain of the calendar files' UIDs: this app's, else a local name."""
+    return urlsplit(settings.public_url).netloc if settings.public_url else "clinic.local"
+
+
 def renderers(settings: Settings) -> Mapping[str, Render]:
     """Every kind of message in the job table, rendered by the area that plans it."""
     return {
-        **reminders.renderers(settings.tz, webapp_url=settings.webapp_url),
+        **reminders.renderers(
+            settings.tz, webapp_url=settings.webapp_url, host=calendar_host(settings)
+        ),
         **waitlist.renderers(settings.tz),
         **staff.renderers(settings.tz, webapp_url=settings.webapp_url),
     }
@@ -43,6 +57,7 @@ def build_dispatcher(database: db.Database, sender: Sender, settings: Settings) 
         sender,
         renderers=renderers(settings),
         listen_dsn=settings.direct_dsn(),
+        quiet=quiet_hours(settings),
         pace=Pace(rate=settings.telegram_rate_limit),
         concurrency=CONCURRENCY,
     )

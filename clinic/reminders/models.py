@@ -5,7 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, time, timedelta
 from typing import Any, Literal, NamedTuple
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
 
@@ -49,7 +51,10 @@ class ClaimedNotification(BaseModel):
     leased_until: dt.datetime | None
     attempts: int
     overdue: float
+    claimed_at: dt.datetime  # the database's clock at the claim: "now" for the text
     starts_at: dt.datetime
+    ends_at: dt.datetime | None = None
+    revision: int | None = 0
     doctor_id: int = 0
     last_name: str
     first_name: str
@@ -68,7 +73,7 @@ class ClaimedNotification(BaseModel):
 class Outcome:
     """What became of one send: the row's next status, when to retry, and why."""
 
-    status: Literal["sent", "pending", "failed"]
+    status: Literal["sent", "pending", "failed", "cancelled"]
     delay: float = 0.0  # seconds until a 'pending' row is due again
     refund: int = 0  # 1: the claim's attempt does not count (never sent, or 429)
     error: str | None = None
@@ -80,12 +85,60 @@ SENT = Outcome("sent")
 RELEASED = Outcome("pending", refund=1)
 
 
+class Document(NamedTuple):
+    """A file sent right after a message (the booking's .ics after its confirmation)."""
+
+    file_name: str
+    content: bytes
+    mime_type: str
+    caption: str
+
+
 class Outgoing(NamedTuple):
-    """A rendered message: what the dispatcher sends to the row's chat."""
+    """A rendered message: what the dispatcher sends to the row's chat, and a document
+    to send right after it."""
 
     text: str
     reply_markup: dict[str, Any] | None = None
+    document: Document | None = None
 
 
 # How one kind of row reads: each area that plans a kind gives the dispatcher one.
 Render = Callable[[ClaimedNotification], Outgoing]
+
+
+EVENING_MARGIN = timedelta(minutes=15)  # how long before quiet hours a moved reminder comes
+
+
+@dataclass(frozen=True, slots=True)
+class Quiet:
+    """Quiet hours [start, end) on the clinic's wall clock; they may run past midnight."""
+
+    start: time
+    end: time
+    tz: ZoneInfo
+
+    def inside(self, instant: datetime) -> bool:
+        at = instant.astimezone(self.tz).time()
+        if self.start < self.end:
+            return self.start <= at < self.end
+        return at >= self.start or at < self.end
+
+    def _around(self, instant: datetime) -> tuple[datetime, datetime]:
+        """The quiet period holding `instant` (inside it), as instants."""
+        local = instant.astimezone(self.tz)
+        day = local.date()
+        starts = datetime.combine(day, self.start, tzinfo=self.tz)
+        if starts > local:  # it began the evening before
+            starts = datetime.combine(day - timedelta(days=1), self.start, tzinfo=self.tz)
+        ends_day = starts.date() + timedelta(days=1 if self.end <= self.start else 0)
+        ends = datetime.combine(ends_day, self.end, tzinfo=self.tz)
+        return starts, ends
+
+    def ends_after(self, instant: datetime) -> datetime:
+        """When the quiet period holding `instant` ends."""
+        return self._around(instant)[1]
+
+    def evening_before(self, instant: datetime) -> datetime:
+        """Just before the quiet period holding `instant` began."""
+        return self._around(instant)[0] - EVENING_MARGIN

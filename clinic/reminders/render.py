@@ -6,16 +6,17 @@ dispatcher."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date
+from datetime import date, timedelta
 from functools import partial
 from zoneinfo import ZoneInfo
 
-from clinic import texts
+from clinic import ics, texts
 from clinic.catalog.models import full_name
-from clinic.reminders.models import ClaimedNotification, Outgoing, Render
+from clinic.reminders.models import ClaimedNotification, Document, Outgoing, Render
 from clinic.telegram import keyboards
 
 REMINDERS = ("confirmation", "24h", "6h", "30m")
+SLOT = timedelta(minutes=30)  # the booking grid's slot, should a row lack its end
 
 
 def _when(row: ClaimedNotification, tz: ZoneInfo) -> tuple[date, str]:
@@ -29,7 +30,27 @@ def _booking(row: ClaimedNotification) -> int:
     return row.booking_id
 
 
-def reminder(row: ClaimedNotification, *, tz: ZoneInfo, webapp_url: str | None) -> Outgoing:
+def calendar_file(row: ClaimedNotification, *, tz: ZoneInfo, host: str) -> Document:
+    """The booking as an .ics, for the patient's calendar."""
+    number = _booking(row)
+    doctor = full_name(row.last_name, row.first_name, row.middle_name)
+    event = ics.Event(
+        booking_id=number,
+        revision=row.revision or 0,
+        starts_at=row.starts_at,
+        ends_at=row.ends_at or row.starts_at + SLOT,
+        cancelled=False,
+        summary=texts.calendar_summary(doctor=doctor, specialization=row.specialization),
+        description=texts.calendar_description(number=number),
+        location=texts.CLINIC_ADDRESS,
+    )
+    content = ics.calendar(event, tz=tz, host=host, now=row.claimed_at)
+    return Document(ics.file_name(number), content, ics.MIME, texts.CALENDAR_CAPTION)
+
+
+def reminder(
+    row: ClaimedNotification, *, tz: ZoneInfo, webapp_url: str | None, host: str
+) -> Outgoing:
     day, at = _when(row, tz)
     number = _booking(row)
     text = texts.reminder(
@@ -39,10 +60,15 @@ def reminder(row: ClaimedNotification, *, tz: ZoneInfo, webapp_url: str | None) 
         time=at,
         doctor=full_name(row.last_name, row.first_name, row.middle_name),
         specialization=row.specialization,
+        starts_at=row.starts_at,
+        now=row.claimed_at,
+        tz=tz,
     )
     # The day before, the reminder asks whether the patient will come.
     markup = keyboards.reminder(number, webapp_url, ask_come=row.kind == "24h")
-    return Outgoing(text, markup)
+    # The confirmation is followed by the booking as a calendar file.
+    document = calendar_file(row, tz=tz, host=host) if row.kind == "confirmation" else None
+    return Outgoing(text, markup, document)
 
 
 def cancelled(row: ClaimedNotification, *, tz: ZoneInfo, webapp_url: str | None) -> Outgoing:
@@ -79,10 +105,12 @@ def moved(row: ClaimedNotification, *, tz: ZoneInfo, webapp_url: str | None) -> 
     return Outgoing(text, keyboards.booking_actions(number, webapp_url))
 
 
-def renderers(tz: ZoneInfo, *, webapp_url: str | None) -> Mapping[str, Render]:
-    """Each kind this area plans, with its renderer."""
+def renderers(
+    tz: ZoneInfo, *, webapp_url: str | None, host: str = "clinic.local"
+) -> Mapping[str, Render]:
+    """Each kind this area plans, with its renderer; `host` makes the calendar UIDs."""
     found: dict[str, Render] = {
-        kind: partial(reminder, tz=tz, webapp_url=webapp_url) for kind in REMINDERS
+        kind: partial(reminder, tz=tz, webapp_url=webapp_url, host=host) for kind in REMINDERS
     }
     for kind, render in (
         ("cancelled", cancelled),

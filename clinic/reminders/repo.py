@@ -15,12 +15,18 @@ async def plan(
     *,
     booking_id: int,
     chat_id: int,
-    starts_at: datetime,
+    reminders: Sequence[tuple[str, datetime]],
     channel: str,
     with_confirmation: bool,
 ) -> list[Reminder]:
     rows = await db.fetch(
-        q("reminders.plan"), booking_id, chat_id, starts_at, channel, with_confirmation
+        q("reminders.plan"),
+        booking_id,
+        chat_id,
+        [kind for kind, _ in reminders],
+        [due for _, due in reminders],
+        channel,
+        with_confirmation,
     )
     return [Reminder.model_validate(dict(row)) for row in rows]
 

@@ -10,8 +10,9 @@ from datetime import date, datetime
 import asyncpg
 
 from clinic import db
+from clinic.reminders import quiet as quiet_hours
 from clinic.reminders import repo
-from clinic.reminders.models import ClaimedNotification, Outcome, Reminder
+from clinic.reminders.models import ClaimedNotification, Outcome, Quiet, Reminder
 
 # Dispatchers LISTEN here; planning NOTIFYs it, so they wake when the booking commits.
 CHANNEL = "clinic_notifications"
@@ -25,15 +26,17 @@ async def plan(
     booking_id: int,
     chat_id: int,
     starts_at: datetime,
+    now: datetime,
+    quiet: Quiet | None = None,
     with_confirmation: bool = True,
 ) -> list[Reminder]:
-    """Plans the confirmation (due now) and the 24 h, 6 h and 30 min reminders still ahead
-    of the database clock; returns them in due order."""
+    """Plans the confirmation (due now) and the 24 h, 6 h and 30 min reminders still ahead,
+    out of quiet hours (see reminders.quiet); returns them in due order."""
     return await repo.plan(
         conn,
         booking_id=booking_id,
         chat_id=chat_id,
-        starts_at=starts_at,
+        reminders=quiet_hours.plan(starts_at, now, quiet),
         channel=CHANNEL,
         with_confirmation=with_confirmation,
     )

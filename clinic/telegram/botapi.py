@@ -9,6 +9,7 @@ never puts a URL, or anything that may contain one, into an exception or a log.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Final
 
 import aiohttp
@@ -104,6 +105,32 @@ class BotApi:
         client's `request_timeout`.
         """
         body = b"{}" if not params else orjson.dumps(_without_none(params))
+        return await self._post(method, body, _JSON_HEADERS, timeout)
+
+    async def call_with_file(
+        self,
+        method: str,
+        params: dict[str, object],
+        *,
+        field: str,
+        file_name: str,
+        content: bytes,
+        mime_type: str,
+    ) -> Any:
+        """Like `call`, as multipart/form-data with one file uploaded in `field`."""
+        form = aiohttp.FormData()
+        for key, value in _without_none(params).items():
+            form.add_field(key, value if isinstance(value, str) else orjson.dumps(value).decode())
+        form.add_field(field, content, filename=file_name, content_type=mime_type)
+        return await self._post(method, form, None, None)
+
+    async def _post(
+        self,
+        method: str,
+        body: bytes | aiohttp.FormData,
+        headers: Mapping[str, str] | None,
+        timeout: float | None,  # noqa: ASYNC109
+    ) -> Any:
         client_timeout = (
             self._default_timeout if timeout is None else aiohttp.ClientTimeout(total=timeout)
         )
@@ -111,7 +138,7 @@ class BotApi:
             async with self._session.post(
                 self._prefix + method,
                 data=body,
-                headers=_JSON_HEADERS,
+                headers=headers,
                 timeout=client_timeout,
                 raise_for_status=False,
             ) as response:
@@ -171,18 +198,50 @@ class BotApi:
         reply_markup: dict[str, Any] | None = None,
         parse_mode: str | None = "HTML",
         disable_web_page_preview: bool = True,
+        disable_notification: bool = False,
     ) -> dict[str, Any]:
-        """Send a text message; returns the sent Message."""
+        """Send a text message; returns the sent Message. `disable_notification`: it
+        arrives without a sound."""
         params: dict[str, object] = {
             "chat_id": chat_id,
             "text": text,
             "parse_mode": parse_mode,
             "reply_markup": reply_markup,
+            "disable_notification": disable_notification or None,
         }
         if disable_web_page_preview:
             # Bot API 7.0 replaced disable_web_page_preview with link_preview_options.
             params["link_preview_options"] = {"is_disabled": True}
         result: dict[str, Any] = await self.call("sendMessage", params)
+        return result
+
+    async def send_document(
+        self,
+        chat_id: int | str,
+        *,
+        file_name: str,
+        content: bytes,
+        mime_type: str,
+        caption: str | None = None,
+        reply_markup: dict[str, Any] | None = None,
+        parse_mode: str | None = "HTML",
+        disable_notification: bool = False,
+    ) -> dict[str, Any]:
+        """Upload a file as a document with a caption; returns the sent Message."""
+        result: dict[str, Any] = await self.call_with_file(
+            "sendDocument",
+            {
+                "chat_id": str(chat_id),
+                "caption": caption,
+                "parse_mode": parse_mode,
+                "reply_markup": reply_markup,
+                "disable_notification": "true" if disable_notification else None,
+            },
+            field="document",
+            file_name=file_name,
+            content=content,
+            mime_type=mime_type,
+        )
         return result
 
     async def edit_message_text(

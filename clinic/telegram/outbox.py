@@ -17,7 +17,24 @@ log = logging.getLogger("clinic.demo")
 
 class Sender(Protocol):
     async def send_message(
-        self, chat_id: int | str, text: str, *, reply_markup: dict[str, Any] | None = None
+        self,
+        chat_id: int | str,
+        text: str,
+        *,
+        reply_markup: dict[str, Any] | None = None,
+        disable_notification: bool = False,
+    ) -> dict[str, Any]: ...
+
+    async def send_document(
+        self,
+        chat_id: int | str,
+        *,
+        file_name: str,
+        content: bytes,
+        mime_type: str,
+        caption: str | None = None,
+        reply_markup: dict[str, Any] | None = None,
+        disable_notification: bool = False,
     ) -> dict[str, Any]: ...
 
     async def edit_message_text(
@@ -64,8 +81,33 @@ class DemoOutbox:
         async with self.changed:
             self.changed.notify_all()
 
+    async def send_document(
+        self,
+        chat_id: int | str,
+        *,
+        file_name: str,
+        content: bytes,
+        mime_type: str,
+        caption: str | None = None,
+        reply_markup: dict[str, Any] | None = None,
+        disable_notification: bool = False,
+    ) -> dict[str, Any]:
+        """Kept like a message whose text is the caption, with the document's name."""
+        message = await self.send_message(chat_id, caption or "", reply_markup=reply_markup)
+        message["document"] = {
+            "file_name": file_name,
+            "mime_type": mime_type,
+            "file_size": len(content),
+        }
+        return message
+
     async def send_message(
-        self, chat_id: int | str, text: str, *, reply_markup: dict[str, Any] | None = None
+        self,
+        chat_id: int | str,
+        text: str,
+        *,
+        reply_markup: dict[str, Any] | None = None,
+        disable_notification: bool = False,
     ) -> dict[str, Any]:
         message: dict[str, Any] = {
             "message_id": next(self._ids),

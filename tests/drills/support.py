@@ -290,6 +290,8 @@ def server_env(database_url: str, port: int) -> dict[str, str]:
         HOST="127.0.0.1",
         PORT=str(port),
         PYTHONUNBUFFERED="1",
+        # Reminders at their exact times, whatever the hour the drill runs at.
+        QUIET_HOURS="",
     )
     return env
 
@@ -517,7 +519,9 @@ async def start_clinic(
 
 # --- due notifications, and telling which one a sent message is -------------------------
 
-REMINDER_KINDS = ("confirmation", "24h", "6h", "30m")
+# The two kinds whose texts tell them apart (later reminders read alike but for their
+# lead time): the confirmation, and the 24-hour reminder, which asks.
+REMINDER_KINDS = ("confirmation", "24h")
 _NUMBER = re.compile(r"Запись № (\d+)")
 
 
@@ -562,9 +566,7 @@ async def plan_due_notifications(
 def notification_of(text: str | None, ids: dict[tuple[int, str], int]) -> int | None:
     """The notification a reminder's text is about: its booking number and its kind."""
     text = text or ""
-    markers = {texts.CONFIRMATION_HEADER: "confirmation"} | {
-        marker: kind for kind, marker in texts.REMINDER_WHEN.items()
-    }
+    markers = {texts.CONFIRMATION_HEADER: "confirmation", texts.COME_QUESTION: "24h"}
     number = _NUMBER.search(text)
     kinds = [kind for marker, kind in markers.items() if marker in text]
     if number is None or len(kinds) != 1:
@@ -586,7 +588,7 @@ async def _serve_fake_bot_api(args: Any) -> None:
         fake.random_faults(args.rate_429, args.rate_5xx, args.seed)
 
     async def calls(request: web.Request) -> web.Response:
-        method = request.query.get("method", "").lower()
+        methods = {m for m in request.query.get("method", "").lower().split(",") if m}
         since = int(request.query.get("since", "0"))
         found = [
             {
@@ -599,7 +601,7 @@ async def _serve_fake_bot_api(args: Any) -> None:
                 "callback_query_id": call.params.get("callback_query_id"),
             }
             for index, call in enumerate(fake.calls[since:], start=since)
-            if not method or call.method.lower() == method
+            if not methods or call.method.lower() in methods
         ]
         return web.Response(body=orjson.dumps(found), content_type="application/json")
 

@@ -58,6 +58,7 @@ from clinic.web.auth import SECRET_HEADER
 from tests.drills.support import (
     BOT_TOKEN,
     MACHINE_POSTGRES,
+    REMINDER_KINDS,
     ClinicProcess,
     FakeProcess,
     clinic_env,
@@ -74,8 +75,8 @@ from tests.drills.support import (
 pytestmark = pytest.mark.drill
 
 # --- dispatch --------------------------------------------------------------------------
-BOOKINGS = 1000
-KINDS = ("confirmation", "24h", "6h", "30m")  # 4,000 due notifications
+BOOKINGS = 2000  # 4,000 due notifications
+KINDS = REMINDER_KINDS  # 2 due notifications a patient
 STALL = 0.25  # seconds the fake holds every sendMessage answer
 KILL_AT = 0.35  # share of the rows sent when one worker is killed
 BATCH_SIZE, PIPELINE = 500, 2  # the Dispatcher's defaults, which `clinic worker` uses

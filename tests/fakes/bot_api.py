@@ -131,6 +131,7 @@ class FakeBotApi:
             for name, handler in [
                 ("getMe", self._get_me),
                 ("sendMessage", self._send_message),
+                ("sendDocument", self._send_document),
                 ("editMessageText", self._edit_message_text),
                 ("editMessageReplyMarkup", self._edit_message_reply_markup),
                 ("answerCallbackQuery", self._answer_callback_query),
@@ -198,6 +199,10 @@ class FakeBotApi:
         if chat_id is None:
             return list(self._sent)
         return [m for m in self._sent if m["chat"]["id"] == chat_id]
+
+    def sent_documents(self, chat_id: int | None = None) -> list[dict[str, Any]]:
+        """Messages sendDocument created, in order; their uploads are in `documents`."""
+        return [m for m in self._documents if chat_id in (None, m["chat"]["id"])]
 
     def message(self, chat_id: int, message_id: int) -> dict[str, Any] | None:
         """The current state of a message (edits applied)."""
@@ -270,6 +275,8 @@ class FakeBotApi:
         self.commands: list[dict[str, str]] = []
         self.menu_button: dict[str, Any] = {"type": "default"}
         self._sent: list[dict[str, Any]] = []
+        self.documents: dict[tuple[int, int], bytes] = {}  # what sendDocument uploaded
+        self._documents: list[dict[str, Any]] = []
         self._messages: dict[tuple[int, int], dict[str, Any]] = {}
         self._last_message_id: dict[int, int] = defaultdict(int)
         self._updates: deque[dict[str, Any]] = deque()
@@ -359,6 +366,44 @@ class FakeBotApi:
             message["reply_markup"] = markup
         self._messages[(chat_id, message["message_id"])] = message
         self._sent.append(message)
+        return message, None
+
+    async def _send_document(self, params: dict[str, Any]) -> tuple[Any, str | None]:
+        """An uploaded file (multipart) or a file_id; the caption is rendered like a text."""
+        chat_id = _chat_id(params)
+        document = params.get("document")
+        if not isinstance(document, dict):
+            if isinstance(document, str) and document:
+                document = {"file_name": None, "mime_type": None, "content": b""}
+            else:
+                raise _ApiFail(400, "Bad Request: there is no document in the request")
+        caption = ""
+        if params.get("caption"):
+            caption = _render_text({**params, "text": params["caption"]})
+            if len(caption) > 1024:
+                raise _ApiFail(400, "Bad Request: message caption is too long")
+        markup = _checked_markup(params.get("reply_markup"))
+        self._last_message_id[chat_id] += 1
+        message: dict[str, Any] = {
+            "message_id": self._last_message_id[chat_id],
+            "from": self._sender,
+            "chat": {"id": chat_id, "type": _chat_type(chat_id)},
+            "date": int(time.time()),
+            "document": {
+                "file_name": document["file_name"],
+                "mime_type": document["mime_type"],
+                "file_id": f"fake-file-{chat_id}-{self._last_message_id[chat_id]}",
+                "file_size": len(document["content"]),
+            },
+            "caption": caption,
+            # What the chat shows: the caption; kept under "text" for the tests' reading.
+            "text": caption,
+        }
+        self.documents[(chat_id, message["message_id"])] = document["content"]
+        if markup is not None:
+            message["reply_markup"] = markup
+        self._messages[(chat_id, message["message_id"])] = message
+        self._documents.append(message)
         return message, None
 
     async def _edit_message_text(self, params: dict[str, Any]) -> tuple[Any, str | None]:
@@ -560,6 +605,13 @@ async def _read_params(request: web.Request) -> dict[str, Any]:
         else:
             form = await request.post()
             texts.update((k, v) for k, v in form.items() if isinstance(v, str))
+            for key, value in form.items():
+                if isinstance(value, web.FileField):  # an upload: kept whole, as sent
+                    params[key] = {
+                        "file_name": value.filename,
+                        "mime_type": value.content_type,
+                        "content": value.file.read(),
+                    }
     for key, value in texts.items():  # form and query values are strings, like Telegram's
         params.setdefault(key, _from_text(key, value))
     return params
