@@ -5,6 +5,7 @@ import DoctorView from './views/DoctorView.vue'
 import BookingDoneView from './views/BookingDoneView.vue'
 import BookingsView from './views/BookingsView.vue'
 import NotFoundView from './views/NotFoundView.vue'
+import RescheduleView from './views/RescheduleView.vue'
 
 declare module 'vue-router' {
   interface RouteMeta {
@@ -43,6 +44,20 @@ export const router = createRouter({
       component: BookingDoneView,
       props: (route) => ({ id: Number(route.params.id) }),
       meta: { backAlwaysTo: { name: 'specializations' } },
+    },
+    {
+      path: '/bookings/:id(\\d+)/reschedule',
+      name: 'reschedule',
+      component: RescheduleView,
+      props: (route) => ({ id: Number(route.params.id) }),
+      meta: { backTo: { name: 'bookings' } },
+    },
+    {
+      path: '/bookings/:id(\\d+)/moved',
+      name: 'booking-moved',
+      component: BookingDoneView,
+      props: (route) => ({ id: Number(route.params.id), moved: true }),
+      meta: { backAlwaysTo: { name: 'bookings' } },
     },
     {
       path: '/bookings',
