@@ -7,6 +7,12 @@ import BookingsView from './views/BookingsView.vue'
 import NotFoundView from './views/NotFoundView.vue'
 import RescheduleView from './views/RescheduleView.vue'
 
+// The staff section is for a few people: its code loads only when it is opened.
+const StaffDayView = () => import('./views/staff/StaffDayView.vue')
+const StaffBookView = () => import('./views/staff/StaffBookView.vue')
+const StaffHoursView = () => import('./views/staff/StaffHoursView.vue')
+const StaffDaysOffView = () => import('./views/staff/StaffDaysOffView.vue')
+
 declare module 'vue-router' {
   interface RouteMeta {
     /** Where "back" leads when there is no page of ours to go back to. */
@@ -64,6 +70,30 @@ export const router = createRouter({
       name: 'bookings',
       component: BookingsView,
       meta: { backTo: { name: 'specializations' } },
+    },
+    {
+      path: '/staff',
+      name: 'staff-day',
+      component: StaffDayView,
+      meta: { backTo: { name: 'specializations' } },
+    },
+    {
+      path: '/staff/book',
+      name: 'staff-book',
+      component: StaffBookView,
+      meta: { backTo: { name: 'staff-day' } },
+    },
+    {
+      path: '/staff/hours',
+      name: 'staff-hours',
+      component: StaffHoursView,
+      meta: { backTo: { name: 'staff-day' } },
+    },
+    {
+      path: '/staff/days-off',
+      name: 'staff-days-off',
+      component: StaffDaysOffView,
+      meta: { backTo: { name: 'staff-day' } },
     },
     {
       path: '/:rest(.*)*',
