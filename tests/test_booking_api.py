@@ -50,6 +50,7 @@ async def test_the_current_week_has_no_past_days_or_times(
     days = week["days"]
     assert [d["weekday_short"] for d in days] == ["Пн", "Вт", "Ср", "Чт", "Пт", "Сб"]
     assert [d["count"] for d in days] == [0, 0, 19, 24, 24, 24]
+    assert [d["open"] for d in days] == [False, False, True, True, True, True]
     assert days[2]["slots"][0] == "10:30"
     assert days[3]["slots"][-1] == "19:30"
     assert all(d["count"] == len(d["slots"]) for d in days)
@@ -70,6 +71,7 @@ async def test_a_doctor_with_own_hours(client: TestClient, conn: asyncpg.Connect
     doctor = await doctor_id(conn, "lebedeva-natalya")  # Mon, Wed, Fri 09:00-15:00
     week = await (await client.get(f"/api/doctors/{doctor}/slots?week_of=2026-12-07")).json()
     assert [d["count"] for d in week["days"]] == [12, 0, 12, 0, 12, 0]
+    assert [d["open"] for d in week["days"]] == [True, False, True, False, True, False]
     assert week["days"][0]["slots"][0] == "09:00" and week["days"][0]["slots"][-1] == "14:30"
 
 
@@ -82,6 +84,8 @@ async def test_a_fully_booked_day_has_no_slots(
         assert (await book(client, 2000 + n, doctor, THURSDAY, at, clock)).status == 201
     week = await (await client.get(f"/api/doctors/{doctor}/slots")).json()
     assert [d["count"] for d in week["days"]] == [0, 0, 19, 0, 24, 24]
+    # Full, not off: the one day of the week worth waiting for.
+    assert [d["open"] for d in week["days"]] == [False, False, True, True, True, True]
 
 
 async def test_weeks_beyond_the_horizon_are_empty(
@@ -91,6 +95,7 @@ async def test_weeks_beyond_the_horizon_are_empty(
     week = await (await client.get(f"/api/doctors/{doctor}/slots?week_of=2027-01-25")).json()
     # The horizon is 56 days: up to Wednesday 27 January 2027.
     assert [d["count"] for d in week["days"]] == [24, 24, 24, 0, 0, 0]
+    assert [d["open"] for d in week["days"]] == [True, True, True, False, False, False]
     assert week["next_week"] is None
 
 

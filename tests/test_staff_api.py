@@ -561,6 +561,7 @@ async def test_days_off_refuse_to_hide_bookings_unless_asked_to_cancel_them(
 
     slots = await (await client.get(f"/api/doctors/{volkov}/slots?week_of={THURSDAY}")).json()
     assert [d["count"] for d in slots["days"]][3:] == [0, 0, 23]
+    assert [d["open"] for d in slots["days"]][3:] == [False, False, True]  # off, not full
     refused = await client.post(
         "/api/bookings",
         json={"doctor_id": volkov, "date": THURSDAY, "time": "12:00"},

@@ -93,6 +93,10 @@ class DaySlots(BaseModel):
     weekday_short: str
     slots: list[str]
     count: int
+    open: bool = Field(
+        description="The doctor receives that day and some of its times are still ahead; "
+        "open with no slots: every time is booked (a day to wait for)"
+    )
 
 
 class WeekSlots(BaseModel):

@@ -199,6 +199,9 @@ class Bookings:
         for day in days:
             closed = day > horizon or day in week.off_days
             free = [] if closed else free_slots(day, week.hours, tz, now, week.booked)
+            # A day with nothing free is open when it would have times without its
+            # bookings: full, so worth waiting for, rather than off or over.
+            open_ = bool(free) or (not closed and bool(free_slots(day, week.hours, tz, now, ())))
             out.append(
                 DaySlots(
                     date=day,
@@ -206,6 +209,7 @@ class Bookings:
                     weekday_short=WEEKDAY_SHORT[day.weekday()],
                     slots=free,
                     count=len(free),
+                    open=open_,
                 )
             )
         following = monday + timedelta(days=7)

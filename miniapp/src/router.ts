@@ -5,6 +5,13 @@ import DoctorView from './views/DoctorView.vue'
 import BookingDoneView from './views/BookingDoneView.vue'
 import BookingsView from './views/BookingsView.vue'
 import NotFoundView from './views/NotFoundView.vue'
+import RescheduleView from './views/RescheduleView.vue'
+
+// The staff section is for a few people: its code loads only when it is opened.
+const StaffDayView = () => import('./views/staff/StaffDayView.vue')
+const StaffBookView = () => import('./views/staff/StaffBookView.vue')
+const StaffHoursView = () => import('./views/staff/StaffHoursView.vue')
+const StaffDaysOffView = () => import('./views/staff/StaffDaysOffView.vue')
 
 declare module 'vue-router' {
   interface RouteMeta {
@@ -45,10 +52,48 @@ export const router = createRouter({
       meta: { backAlwaysTo: { name: 'specializations' } },
     },
     {
+      path: '/bookings/:id(\\d+)/reschedule',
+      name: 'reschedule',
+      component: RescheduleView,
+      props: (route) => ({ id: Number(route.params.id) }),
+      meta: { backTo: { name: 'bookings' } },
+    },
+    {
+      path: '/bookings/:id(\\d+)/moved',
+      name: 'booking-moved',
+      component: BookingDoneView,
+      props: (route) => ({ id: Number(route.params.id), moved: true }),
+      meta: { backAlwaysTo: { name: 'bookings' } },
+    },
+    {
       path: '/bookings',
       name: 'bookings',
       component: BookingsView,
       meta: { backTo: { name: 'specializations' } },
+    },
+    {
+      path: '/staff',
+      name: 'staff-day',
+      component: StaffDayView,
+      meta: { backTo: { name: 'specializations' } },
+    },
+    {
+      path: '/staff/book',
+      name: 'staff-book',
+      component: StaffBookView,
+      meta: { backTo: { name: 'staff-day' } },
+    },
+    {
+      path: '/staff/hours',
+      name: 'staff-hours',
+      component: StaffHoursView,
+      meta: { backTo: { name: 'staff-day' } },
+    },
+    {
+      path: '/staff/days-off',
+      name: 'staff-days-off',
+      component: StaffDaysOffView,
+      meta: { backTo: { name: 'staff-day' } },
     },
     {
       path: '/:rest(.*)*',

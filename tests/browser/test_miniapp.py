@@ -163,7 +163,19 @@ async def telegram_sends(page: Page, event: str, data: dict[str, Any] | None = N
 
 async def shot(page: Page, name: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
-    await page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    # Transitions finished: a button just pressed shows as pressed, not half-way there.
+    await page.screenshot(
+        path=str(ARTIFACTS / f"{name}.png"), full_page=True, animations="disabled"
+    )
+
+
+async def fits_360(page: Page, name: str) -> None:
+    """At 360 px wide nothing sticks out sideways; a screenshot of it, then back to 390."""
+    await page.set_viewport_size({"width": 360, "height": 844})
+    width = await page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 360, f"{name}: {width} px wide at 360"
+    await shot(page, f"{name}-360")
+    await page.set_viewport_size({"width": 390, "height": 844})
 
 
 async def doctor_of(conn: asyncpg.Connection, slug: str) -> asyncpg.Record:

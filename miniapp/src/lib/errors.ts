@@ -13,3 +13,17 @@ export function describeError(error: unknown): string {
   if (error.status >= 500) return 'Сервер временно недоступен. Попробуйте ещё раз через минуту.'
   return error.message
 }
+
+export const SLOT_TAKEN = 'Это время только что заняли, выберите другое'
+
+/** What to say when a chosen time could not be booked or moved to (409, 422, the rest). */
+export function conflictNotice(error: unknown): string {
+  if (error instanceof ApiError && error.status === 409) {
+    return error.code === 'slot_taken' || !error.detail ? SLOT_TAKEN : error.detail
+  }
+  if (error instanceof ApiError && error.status === 422) {
+    const details = error.fieldErrors.map((f) => f.message).filter((m) => m && m !== error.detail)
+    return [error.detail || 'Это время нельзя забронировать.', ...details].join(' ')
+  }
+  return describeError(error)
+}

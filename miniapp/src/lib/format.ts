@@ -114,3 +114,40 @@ export function initials(fullName: string): string {
     .map((part) => part[0]?.toUpperCase() ?? '')
     .join('')
 }
+
+const WEEKDAYS_SHORT = ['Вс', 'Пн', 'Вт', 'Ср', 'Чт', 'Пт', 'Сб']
+
+/** ISO weekday 1..7 of a date: 1 Monday ... 7 Sunday. */
+export function isoWeekday(iso: string): number {
+  const { y, m, d } = parseDate(iso)
+  return new Date(Date.UTC(y, m - 1, d)).getUTCDay() || 7
+}
+
+/** '2026-12-02' -> 'Ср, 2 декабря' */
+export function shortDayMonth(iso: string): string {
+  return `${WEEKDAYS_SHORT[isoWeekday(iso) % 7]}, ${dayMonth(iso)}`
+}
+
+/** '2026-12-02' -> 'Среда, 2 декабря' */
+export function longDayMonth(iso: string): string {
+  const name = weekdayOf(iso)
+  return `${name[0].toUpperCase()}${name.slice(1)}, ${dayMonth(iso)}`
+}
+
+/** '2026-12-31' + 1 -> '2027-01-01'; no time zones involved. */
+export function addDays(iso: string, days: number): string {
+  const { y, m, d } = parseDate(iso)
+  const shifted = new Date(Date.UTC(y, m - 1, d + days))
+  return `${shifted.getUTCFullYear()}-${two(shifted.getUTCMonth() + 1)}-${two(shifted.getUTCDate())}`
+}
+
+/** Days off: '14.12.2026' for one day, '14.12–18.12.2026' for several. */
+export function dateRange(first: string, last: string): string {
+  if (first === last) return ddmmyyyy(first)
+  const a = parseDate(first)
+  const b = parseDate(last)
+  return a.y === b.y ? `${ddmm(first)}–${ddmmyyyy(last)}` : `${ddmmyyyy(first)}–${ddmmyyyy(last)}`
+}
+
+export const BOOKINGS = ['запись', 'записи', 'записей'] as const
+export const WEEKDAY_NAMES = ['Понедельник', 'Вторник', 'Среда', 'Четверг', 'Пятница', 'Суббота'] as const

@@ -5,4 +5,6 @@ import type { Booking } from './types'
 export const handoff = shallowReactive({
   /** The booking just made, shown by the confirmation screen. */
   lastBooking: null as Booking | null,
+  /** When that booking was just moved: where it was before. */
+  movedFrom: null as { date: string; time: string } | null,
 })

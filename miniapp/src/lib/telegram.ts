@@ -51,21 +51,50 @@ export function hapticSelection(): void {
 }
 
 // BackButton: one handler for the whole app, shown on every screen but the first.
+// While a sheet is open over a screen, the button closes the sheet instead.
 let backHandler: (() => void) | null = null
+let screenBack: (() => void) | null = null
+const sheetBacks: (() => void)[] = []
 
-export function showBackButton(handler: () => void): void {
+function applyBack(): void {
   if (!at('6.1')) return
+  const handler = sheetBacks[sheetBacks.length - 1] ?? screenBack
   if (backHandler) WebApp.BackButton.offClick(backHandler)
   backHandler = handler
-  WebApp.BackButton.onClick(handler)
-  WebApp.BackButton.show()
+  if (handler) {
+    WebApp.BackButton.onClick(handler)
+    WebApp.BackButton.show()
+  } else {
+    WebApp.BackButton.hide()
+  }
+}
+
+export function showBackButton(handler: () => void): void {
+  screenBack = handler
+  applyBack()
 }
 
 export function hideBackButton(): void {
-  if (!at('6.1')) return
-  if (backHandler) WebApp.BackButton.offClick(backHandler)
-  backHandler = null
-  WebApp.BackButton.hide()
+  screenBack = null
+  applyBack()
+}
+
+/** A sheet is open: BackButton closes it until the returned function is called. */
+export function overrideBackButton(handler: () => void): () => void {
+  sheetBacks.push(handler)
+  applyBack()
+  return () => {
+    const index = sheetBacks.lastIndexOf(handler)
+    if (index >= 0) sheetBacks.splice(index, 1)
+    applyBack()
+  }
+}
+
+/** Open a t.me link the way Telegram does inside it; false outside (follow the link). */
+export function openTelegramLink(url: string): boolean {
+  if (!at('6.1')) return false
+  WebApp.openTelegramLink(url)
+  return true
 }
 
 // MainButton: the view that uses it sets text, state and the click handler.

@@ -35,6 +35,8 @@ export interface SlotDay {
   weekday_short: string
   slots: string[]
   count: number
+  /** The doctor receives that day and some of its times are ahead: open with no slots is full. */
+  open: boolean
 }
 
 export interface WeekSlots {
@@ -61,6 +63,8 @@ export interface BookingDoctor {
   photo_url: string | null
 }
 
+export type CancelledBy = 'patient' | 'clinic'
+
 export interface Booking {
   id: number
   status: 'confirmed' | 'cancelled'
@@ -71,8 +75,23 @@ export interface Booking {
   upcoming: boolean
   created_at: string
   cancelled_at: string | null
+  cancelled_by?: CancelledBy | null
+  cancel_reason?: string | null
+  patient_confirmed?: boolean
+  /** Grows with each move or cancellation. */
+  revision?: number
   doctor: BookingDoctor
   reminders?: Reminder[]
+}
+
+/** GET /api/waitlist: a day the patient waits for a free time. */
+export interface WaitlistEntry {
+  id: number
+  doctor_id: number
+  date: string
+  created_at: string
+  doctor: string | null
+  specialization: string | null
 }
 
 export interface Me {
@@ -96,4 +115,105 @@ export interface Problem {
   detail?: string
   code?: string
   errors?: { field: string; message: string }[]
+  /** 409 bookings_affected: the confirmed bookings a day off or a closure would cancel. */
+  bookings?: AffectedBooking[]
+}
+
+// The staff side (/api/staff).
+
+export type Role = 'admin' | 'reception' | 'doctor'
+
+export interface StaffMember {
+  telegram_id: number
+  role: Role
+  doctor_id: number | null
+  /** Telegram messages about new bookings and cancellations. */
+  notify: boolean
+  /** An admin by ADMIN_IDS (or demo mode), not by a staff row. */
+  configured: boolean
+}
+
+export interface StaffPatient {
+  telegram_id: number | null
+  name: string
+  username: string | null
+  phone: string | null
+}
+
+export type Attendance = 'arrived' | 'no_show'
+
+export interface DayBooking {
+  id: number
+  doctor_id: number
+  date: string
+  time: string
+  starts_at: string
+  status: 'confirmed' | 'cancelled'
+  attendance: Attendance | null
+  patient_confirmed: boolean
+  source: 'patient' | 'staff'
+  cancelled_by: CancelledBy | null
+  cancel_reason: string | null
+  patient: StaffPatient
+}
+
+export interface TimeOff {
+  id: number
+  doctor_id: number
+  date_from: string
+  date_to: string
+  reason: string
+  created_at: string
+}
+
+export interface Closure {
+  id: number
+  date: string
+  reason: string
+  created_at: string
+}
+
+export interface DoctorDay {
+  doctor_id: number
+  full_name: string
+  specialization: string
+  hours: { starts: string; ends: string } | null
+  time_off: TimeOff[]
+  bookings: DayBooking[]
+}
+
+export interface DaySchedule {
+  date: string
+  closure: Closure | null
+  doctors: DoctorDay[]
+}
+
+export interface WeekdayHours {
+  weekday: number
+  starts: string
+  ends: string
+}
+
+export interface WeeklyHours {
+  doctor_id: number
+  /** false: the clinic's default week. */
+  own: boolean
+  days: WeekdayHours[]
+}
+
+export interface AffectedBooking {
+  id: number
+  doctor_id: number
+  doctor: string
+  date: string
+  time: string
+  patient: string
+}
+
+export interface StaffBookingRequest {
+  doctor_id: number
+  date: string
+  time: string
+  patient_name: string
+  phone?: string | null
 }
