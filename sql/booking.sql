@@ -185,13 +185,14 @@ JOIN doctor_cards AS d ON d.id = b.doctor_id;
 -- Confirmed bookings still ahead of $4 of one doctor ($1; NULL: every doctor) that start
 -- in [$2, $3): what a day off or a closure would hit.
 -- $1 doctor_id int, $2 from timestamptz, $3 to timestamptz, $4 now timestamptz
-SELECT *
-FROM booking_cards
-WHERE ($1::int IS NULL OR doctor_id = $1::int)
-  AND status = 'confirmed'
-  AND starts_at >= $2::timestamptz AND starts_at < $3::timestamptz
-  AND starts_at > $4::timestamptz
-ORDER BY starts_at, id;
+SELECT b.*, u.first_name AS user_first_name, u.last_name AS user_last_name
+FROM booking_cards AS b
+LEFT JOIN users AS u ON u.telegram_id = b.user_id
+WHERE ($1::int IS NULL OR b.doctor_id = $1::int)
+  AND b.status = 'confirmed'
+  AND b.starts_at >= $2::timestamptz AND b.starts_at < $3::timestamptz
+  AND b.starts_at > $4::timestamptz
+ORDER BY b.starts_at, b.id;
 
 -- name: confirm_visit
 -- The patient says they will come (the 24-hour reminder's button): marks their confirmed,

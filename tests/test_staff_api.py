@@ -534,6 +534,7 @@ async def test_days_off_refuse_to_hide_bookings_unless_asked_to_cancel_them(
 
     refused = await client.post(path, json=days, headers=desk)
     body = await problem(refused, 409, "bookings_affected")
+    assert {b["patient"] for b in body["bookings"]} == {"Анна"}  # the Telegram names
     assert [(b["id"], b["date"], b["time"]) for b in body["bookings"]] == [
         (first["id"], THURSDAY, "09:00"),
         (second["id"], FRIDAY, "10:00"),

@@ -133,10 +133,21 @@ class BookingRow(BaseModel):
     cancelled_by: CancelledBy | None = None
     cancel_reason: str | None = None
     revision: int = 0
+    # The Telegram patient's names, where a query joins them.
+    user_first_name: str | None = None
+    user_last_name: str | None = None
 
     @property
     def doctor_name(self) -> str:
         return full_name(self.last_name, self.first_name, self.middle_name)
+
+    @property
+    def patient_name_shown(self) -> str:
+        """The name staff wrote down, else the Telegram patient's names."""
+        if self.patient_name:
+            return self.patient_name
+        names = (self.user_first_name, self.user_last_name)
+        return " ".join(n for n in names if n) or f"Telegram {self.user_id}"
 
 
 class DoctorWeek(BaseModel):

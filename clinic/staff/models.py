@@ -265,16 +265,7 @@ class Action(BaseModel):
 class BookingWithPatient(BookingRow):
     """A booking card with the patient's Telegram names, as the staff queries return it."""
 
-    user_first_name: str | None = None
-    user_last_name: str | None = None
     username: str | None = None
-
-    @property
-    def patient_name_shown(self) -> str:
-        if self.patient_name:
-            return self.patient_name
-        names = (self.user_first_name, self.user_last_name)
-        return " ".join(n for n in names if n) or f"id {self.user_id}"
 
 
 class DoctorDayRow(BaseModel):

@@ -469,7 +469,7 @@ class Staff:
             doctor=row.doctor_name,
             date=local.date(),
             time=local.strftime("%H:%M"),
-            patient=row.patient_name or f"Telegram {row.user_id}",
+            patient=row.patient_name_shown,
         )
 
     # --- the log and the export -----------------------------------------------------------
