@@ -208,7 +208,7 @@ class Soak:
         async def menu(person: TelegramUser) -> None:
             body = {
                 "chat_id": person.id,
-                "text": texts.greeting(person.first_name),
+                "text": texts.RU.greeting(person.first_name),
                 "parse_mode": "HTML",
                 "reply_markup": markup,
             }

@@ -163,7 +163,7 @@ async def menu_messages(
             k, person = item
             body = {
                 "chat_id": person.id,
-                "text": texts.greeting(person.first_name),
+                "text": texts.RU.greeting(person.first_name),
                 "parse_mode": "HTML",
                 "reply_markup": markup,
             }

@@ -116,12 +116,13 @@ def cmd_staff(settings: Settings, args: argparse.Namespace) -> int:
 
     from clinic.errors import ClinicError
     from clinic.staff import shell
+    from clinic.texts import RU
 
     options = {k: getattr(args, k) for k in ("telegram_id", "role", "doctor_id") if k in args}
     try:
         lines = asyncio.run(shell.run(settings, args.staff_command, **options))
     except ClinicError as exc:
-        print(f"clinic staff {args.staff_command}: {exc.detail}", file=sys.stderr)
+        print(f"clinic staff {args.staff_command}: {RU.render(exc.detail)}", file=sys.stderr)
         return 1
     except ValidationError as exc:
         problems = "; ".join(str(e["msg"]) for e in exc.errors())

@@ -7,8 +7,23 @@ from these classes. The rest are start-up errors: a bad setting or a broken quer
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+
+@dataclass(frozen=True, slots=True)
+class Msg:
+    """A text to say in the language of whoever hears it: a key of the message catalogs
+    (clinic/locales), its values and, for a plural entry, the count."""
+
+    key: str
+    params: dict[str, Any] = field(default_factory=dict)
+    count: int | None = None
+
+
+def msg(key: str, /, count: int | None = None, **params: Any) -> Msg:
+    return Msg(key, params, count)
 
 
 class ClinicError(Exception):
@@ -17,9 +32,13 @@ class ClinicError(Exception):
     title = "Bad request"
 
     def __init__(
-        self, detail: str, *, field: str | None = None, extra: dict[str, Any] | None = None
+        self,
+        detail: str | Msg,
+        *,
+        field: str | None = None,
+        extra: dict[str, Any] | None = None,
     ) -> None:
-        super().__init__(detail)
+        super().__init__(detail if isinstance(detail, str) else f"{detail.key} {detail.params}")
         self.detail = detail
         self.field = field
         # Members added to the problem body (RFC 9457 extension members).

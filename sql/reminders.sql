@@ -26,26 +26,29 @@ ORDER BY p.due_at;
 
 -- name: notify
 -- Plans one message about a booking to a chat, due now (a notice, not a reminder), and
--- wakes the dispatchers at commit; one of that kind still waiting for the chat is not
--- planned twice (it will show the booking as it is when sent).
+-- wakes the dispatchers at commit; one of that kind still pending for the chat is not
+-- planned twice (it will show the booking as it is when claimed).
 -- $1 booking_id bigint, $2 chat_id bigint, $3 kind text, $4 channel text
 WITH planned AS (
     INSERT INTO notifications (booking_id, chat_id, kind, due_at)
     VALUES ($1::bigint, $2::bigint, $3::text, now())
-    ON CONFLICT (booking_id, kind, chat_id) WHERE status IN ('pending', 'sending') DO NOTHING
+    ON CONFLICT (booking_id, kind, chat_id) WHERE status = 'pending' DO NOTHING
     RETURNING kind
 )
 SELECT count(*)::int AS planned, pg_notify($4::text, '') AS woken
 FROM planned;
 
 -- name: cancel_pending
--- Cancels a booking's confirmation and reminders not sent yet (pending, or leased and
--- not yet settled), not its notices; returns how many.
+-- Cancels a booking's confirmation and reminders not sent yet, not its notices; returns
+-- how many. One being sent right now is left to its dispatcher: it reaches the chat
+-- anyway, is settled as sent and becomes a card that the booking's next notice strips
+-- (a lease that ran out is cancelled: its dispatcher is gone).
 -- $1 booking_id bigint
 WITH cancelled AS (
     UPDATE notifications
     SET status = 'cancelled', leased_until = NULL
-    WHERE booking_id = $1::bigint AND status IN ('pending', 'sending')
+    WHERE booking_id = $1::bigint
+      AND (status = 'pending' OR (status = 'sending' AND leased_until < now()))
       AND kind IN ('confirmation', '24h', '6h', '30m')
     RETURNING 1
 )
@@ -94,7 +97,7 @@ planned AS (
     FROM members AS m
     WHERE m.notify AND (m.role IN ('admin', 'reception') OR m.doctor_id = $2::int)
       AND m.telegram_id IS DISTINCT FROM $5::bigint
-    ON CONFLICT (booking_id, kind, chat_id) WHERE status IN ('pending', 'sending') DO NOTHING
+    ON CONFLICT (booking_id, kind, chat_id) WHERE status = 'pending' DO NOTHING
     RETURNING 1
 )
 SELECT count(*)::int AS planned, pg_notify($6::text, '') AS woken
@@ -121,7 +124,9 @@ ORDER BY due_at, id;
 -- With a rate $3 > 0 it also takes tokens from the shared bucket (rate $3 a second,
 -- burst $4), never more than one row per chat, and only chats free of a message for $5
 -- seconds. A reminder or confirmation whose booking was cancelled, or a reminder whose
--- visit has begun, is cancelled instead of leased; a notice of a cancellation is sent. Returns the rows with what their text needs.
+-- visit has begun, is cancelled instead of leased; a notice of a cancellation is sent,
+-- once the booking's cards in flight are settled. Returns the rows with what their
+-- text needs.
 -- $1 batch int, $2 lease_seconds float8, $3 rate float8 (0: no limits),
 -- $4 burst float8, $5 chat_interval_seconds float8
 WITH pending AS (
@@ -130,6 +135,12 @@ WITH pending AS (
     WHERE n.status = 'pending' AND n.due_at <= now()
       AND ($3::float8 = 0 OR NOT EXISTS (
           SELECT 1 FROM chat_pace AS p WHERE p.chat_id = n.chat_id AND p.next_at > now()))
+      -- A notice that strips a booking's cards waits while one of them is being sent:
+      -- its message id is known only once that send is settled.
+      AND NOT (n.kind IN ('cancelled', 'cancelled_by_clinic', 'moved') AND EXISTS (
+          SELECT 1 FROM notifications AS s
+          WHERE s.booking_id = n.booking_id AND s.chat_id = n.chat_id
+            AND s.status = 'sending' AND s.id <> n.id))
     ORDER BY n.due_at
     LIMIT $1::int
     FOR UPDATE OF n SKIP LOCKED
@@ -186,7 +197,7 @@ ready AS (
            b.revision, d.id AS doctor_id,
            d.last_name, d.first_name, d.middle_name, d.specialization, b.cancel_reason,
            coalesce(b.patient_name, concat_ws(' ', u.first_name, u.last_name)) AS patient,
-           u.username, b.phone, b.source, b.cancelled_by,
+           u.username, b.phone, b.source, b.cancelled_by, cu.language_code AS language,
            CASE WHEN x.kind IN ('cancelled', 'cancelled_by_clinic', 'moved')
                 THEN ARRAY(SELECT k.message_id
                            FROM chat_cards AS k
@@ -210,6 +221,7 @@ ready AS (
     LEFT JOIN waitlist AS w ON w.id = x.waitlist_id
     JOIN doctor_cards AS d ON d.id = coalesce(b.doctor_id, w.doctor_id)
     LEFT JOIN users AS u ON u.telegram_id = b.user_id
+    LEFT JOIN users AS cu ON cu.telegram_id = x.chat_id  -- whose language the text speaks
     WHERE $3::float8 = 0 OR c.chat_id IN (SELECT g.chat_id FROM gate AS g)
 )
 UPDATE notifications AS n
@@ -223,7 +235,7 @@ RETURNING n.id, n.booking_id, n.waitlist_id, n.chat_id, n.kind, n.status, n.leas
           n.attempts, extract(epoch FROM now() - n.due_at)::float8 AS overdue,
           now() AS claimed_at, r.starts_at, r.ends_at, r.revision, r.doctor_id,
           r.last_name, r.first_name, r.middle_name, r.specialization, r.cancel_reason, r.patient, r.username, r.phone, r.source,
-          r.cancelled_by, r.cards;
+          r.cancelled_by, r.language, r.cards;
 
 -- name: settle
 -- Records what became of claimed rows, one array element per row: 'sent', 'failed', or

@@ -661,5 +661,5 @@ async def test_injections_in_the_bots_updates_change_nothing(
         assert stored == payload
     await assert_intact(conn, before, users=len(INJECTIONS), processed_updates=5 * len(INJECTIONS))
     answers = [c.params.get("text") for c in bot.fake.calls_to("answerCallbackQuery")]
-    assert answers == [texts.UNKNOWN_BUTTON] * (3 * len(INJECTIONS))
+    assert answers == [texts.RU("bot.unknown_button")] * (3 * len(INJECTIONS))
     assert bot.calls("editMessageText") == 0

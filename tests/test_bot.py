@@ -148,7 +148,11 @@ async def test_start_registers_and_greets_with_the_menu(bot: Bot, conn: asyncpg.
     [call] = [c for c in bot.fake.calls_to("sendMessage") if c.params["chat_id"] == PATIENT]
     assert "Здравствуйте, <b>Мария</b>!" in call.params["text"]
     buttons = [b for row in call.params["reply_markup"]["inline_keyboard"] for b in row]
-    assert [b["text"] for b in buttons] == [texts.BTN_MY_BOOKINGS, texts.BTN_BOOK, texts.BTN_ABOUT]
+    assert [b["text"] for b in buttons] == [
+        texts.RU("btn.my_bookings"),
+        texts.RU("btn.book"),
+        texts.RU("btn.about"),
+    ]
     assert buttons[1]["web_app"] == {"url": "https://clinic.test/"}
     row = await conn.fetchrow(
         "SELECT first_name, username, is_premium FROM users WHERE telegram_id = $1", PATIENT
@@ -169,7 +173,7 @@ async def test_other_text_and_a_photo_point_to_the_menu(bot: Bot) -> None:
     await bot.post(message_update("сколько стоит приём?"))
     photo = [{"file_id": "AgAD", "file_unique_id": "AQAD", "width": 90, "height": 90}]
     await bot.post(message_update(None, photo=photo))
-    assert bot.texts_to() == [texts.FALLBACK, texts.FALLBACK]
+    assert bot.texts_to() == [texts.RU("bot.fallback"), texts.RU("bot.fallback")]
 
 
 async def test_updates_the_bot_does_not_handle_are_acknowledged_and_ignored(
@@ -243,9 +247,9 @@ async def test_kicked_marks_the_user_blocked_and_member_clears_it(
 async def test_about_and_back_to_the_menu(bot: Bot) -> None:
     await bot.post(callback_update("v1:about"))
     [edit] = [c.params for c in bot.fake.calls_to("editMessageText")]
-    assert edit["text"] == texts.about(bookable=True) and edit["message_id"] == 1
+    assert edit["text"] == texts.RU.about(bookable=True) and edit["message_id"] == 1
     labels = [b["text"] for row in edit["reply_markup"]["inline_keyboard"] for b in row]
-    assert labels == [texts.BTN_MENU, texts.BTN_BOOK]
+    assert labels == [texts.RU("btn.menu"), texts.RU("btn.book")]
     await bot.post(callback_update("v1:menu"))
     assert "Здравствуйте" in bot.fake.calls_to("editMessageText")[-1].params["text"]
     assert len(bot.answers()) == 2
@@ -287,11 +291,11 @@ async def test_cancelling_asks_first_then_cancels_and_never_rewrites_the_text(
     assert callbacks_of(markups(bot)[-1]) == [f"v1:cancel_yes:{booking}", f"v1:cancel_no:{booking}"]
     assert await conn.fetchval("SELECT status FROM bookings WHERE id = $1", booking) == "confirmed"
     await bot.post(callback_update(f"v1:cancel_no:{booking}"))
-    assert bot.answers()[-1].get("text") == texts.KEPT
+    assert bot.answers()[-1].get("text") == texts.RU("booking.kept")
     assert callbacks_of(markups(bot)[-1]) == [f"v1:cancel:{booking}", "web_app"]
     await bot.post(callback_update(f"v1:cancel_yes:{booking}"))
     assert await conn.fetchval("SELECT status FROM bookings WHERE id = $1", booking) == "cancelled"
-    assert bot.answers()[-1].get("text") == texts.CANCELLED_TOAST
+    assert bot.answers()[-1].get("text") == texts.RU("booking.cancelled_toast")
     assert markups(bot)[-1] is None  # the card keeps its text and loses its buttons
     assert bot.fake.calls_to("editMessageText") == []
     told = await conn.fetchval(
@@ -299,7 +303,7 @@ async def test_cancelling_asks_first_then_cancels_and_never_rewrites_the_text(
     )
     assert told == 1
     await bot.post(callback_update(f"v1:cancel:{booking}"))
-    assert bot.answers()[-1].get("text") == texts.ALREADY_CANCELLED
+    assert bot.answers()[-1].get("text") == texts.RU("booking.already_cancelled")
 
 
 async def test_a_forged_callback_for_anothers_booking_changes_nothing(
@@ -309,7 +313,10 @@ async def test_a_forged_callback_for_anothers_booking_changes_nothing(
     for data in (f"v1:cancel:{victim}", f"v1:cancel_yes:{victim}"):
         await bot.post(callback_update(data))
     assert await conn.fetchval("SELECT status FROM bookings WHERE id = $1", victim) == "confirmed"
-    assert [a.get("text") for a in bot.answers()] == [texts.NOT_FOUND, texts.NOT_FOUND]
+    assert [a.get("text") for a in bot.answers()] == [
+        texts.RU("booking.not_found_chat"),
+        texts.RU("booking.not_found_chat"),
+    ]
     assert bot.fake.calls_to("editMessageText") == []
     assert bot.fake.calls_to("editMessageReplyMarkup") == []
 
@@ -323,7 +330,7 @@ async def test_garbage_callback_data_is_answered_and_ignored(bot: Bot, data: str
     if not data:
         del update["callback_query"]["data"]
     assert await bot.post(update) == 200
-    assert [a.get("text") for a in bot.answers()] == [texts.UNKNOWN_BUTTON]
+    assert [a.get("text") for a in bot.answers()] == [texts.RU("bot.unknown_button")]
     assert bot.fake.calls_to("editMessageText") == [] and bot.fake.calls_to("sendMessage") == []
 
 
@@ -410,7 +417,7 @@ async def test_long_polling_processes_in_order_and_survives_a_5xx(
     sent = [
         c.params["text"] for c in fake.calls_to("sendMessage") if c.params["chat_id"] == PATIENT
     ]
-    assert sent[:3] == [texts.FALLBACK] * 3 and "Здравствуйте" in sent[3]
+    assert sent[:3] == [texts.RU("bot.fallback")] * 3 and "Здравствуйте" in sent[3]
     assert fake.calls_to("deleteWebhook") and not fake.calls_to("setWebhook")
     assert next(c.status for c in fake.calls_to("getUpdates")) == 502
     await client.close()

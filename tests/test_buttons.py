@@ -51,7 +51,7 @@ def pointing_nowhere(shown: list[Shown]) -> list[str]:
 
 
 def book_buttons(shown: list[Shown]) -> list[dict[str, Any]]:
-    return [b for _, markup in shown for b in buttons(markup) if b["text"] == texts.BTN_BOOK]
+    return [b for _, markup in shown for b in buttons(markup) if b["text"] == texts.RU("btn.book")]
 
 
 def from_fake(fake: FakeBotApi) -> list[Shown]:
@@ -110,7 +110,9 @@ async def test_polling_without_a_miniapp_address_never_names_the_missing_button(
     assert not pointing_nowhere(shown), pointing_nowhere(shown)
     assert not book_buttons(shown)
     assert not any("Записаться" in text for text, _ in shown), shown
-    assert any(texts.NO_MINIAPP in text for text, _ in shown), "say why there is no booking"
+    assert any(texts.RU("bot.no_miniapp") in text for text, _ in shown), (
+        "say why there is no booking"
+    )
     assert not fake.calls_to("setChatMenuButton")
 
 

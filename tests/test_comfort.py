@@ -112,14 +112,20 @@ def test_a_reminder_overtaken_after_downtime_is_dropped_not_sent_late() -> None:
 
 def test_the_text_tells_the_real_lead_time() -> None:
     visit = at("2026-12-03", "09:00")
-    assert texts.lead(visit, at("2026-12-02", "09:00"), MOSCOW) == "Приём завтра в 09:00."
-    assert texts.lead(visit, at("2026-12-02", "23:59"), MOSCOW) == "Приём завтра в 09:00."
-    assert texts.lead(visit, at("2026-12-03", "03:00"), MOSCOW) == "Приём сегодня в 09:00."
-    assert texts.lead(visit, at("2026-12-03", "08:31"), MOSCOW) == "Приём через 29 минут, в 09:00."
-    assert texts.lead(visit, at("2026-12-03", "08:00"), MOSCOW) == "Приём через 60 минут, в 09:00."
-    assert texts.lead(visit, at("2026-12-03", "08:59"), MOSCOW) == "Приём через 1 минуту, в 09:00."
-    assert texts.lead(visit, at("2026-11-30", "10:00"), MOSCOW) == "Приём 03.12 в 09:00."
-    assert "через 24 часа" not in texts.lead(visit, at("2026-12-02", "09:00"), MOSCOW)
+    assert texts.RU.lead(visit, at("2026-12-02", "09:00"), MOSCOW) == "Приём завтра в 09:00."
+    assert texts.RU.lead(visit, at("2026-12-02", "23:59"), MOSCOW) == "Приём завтра в 09:00."
+    assert texts.RU.lead(visit, at("2026-12-03", "03:00"), MOSCOW) == "Приём сегодня в 09:00."
+    assert (
+        texts.RU.lead(visit, at("2026-12-03", "08:31"), MOSCOW) == "Приём через 29 минут, в 09:00."
+    )
+    assert (
+        texts.RU.lead(visit, at("2026-12-03", "08:00"), MOSCOW) == "Приём через 60 минут, в 09:00."
+    )
+    assert (
+        texts.RU.lead(visit, at("2026-12-03", "08:59"), MOSCOW) == "Приём через 1 минуту, в 09:00."
+    )
+    assert texts.RU.lead(visit, at("2026-11-30", "10:00"), MOSCOW) == "Приём 03.12 в 09:00."
+    assert "через 24 часа" not in texts.RU.lead(visit, at("2026-12-02", "09:00"), MOSCOW)
 
 
 # --- the dispatcher applies them -----------------------------------------------------------
@@ -252,7 +258,7 @@ async def test_the_confirmation_is_followed_by_the_calendar_file(
     booking = await live.book(1001, doctor, workday(3), "10:00")
     [document] = await eventually(lambda: live.fake.sent_documents(1001))
     assert document["document"]["file_name"] == f"zapis-{booking['id']}.ics"
-    assert document["caption"] == texts.CALENDAR_CAPTION
+    assert document["caption"] == texts.RU("calendar.caption")
     _, event = parse(live.fake.documents[(1001, document["message_id"])])
     assert str(event["UID"]) == f"booking-{booking['id']}@clinic.test"
     [confirmation] = live.messages(1001)

@@ -157,7 +157,10 @@ async def test_a_move_keeps_the_id_replans_reminders_and_tells_the_patient(
     assert {r["kind"] for r in rows if r["status"] == "cancelled"} >= {"24h", "6h", "30m"}
 
     notice = await eventually(lambda: live.messages(1001)[1:])
-    assert notice[0]["text"].startswith(texts.MOVED_HEADER) and "15:30" in notice[0]["text"]
+    assert (
+        notice[0]["text"].startswith(texts.RU("booking.moved_header"))
+        and "15:30" in notice[0]["text"]
+    )
     assert buttons(notice[0]) == [f"v1:cancel:{booking['id']}", "web_app"]
     # The confirmation, about the old time, no longer carries buttons.
     await eventually(lambda: not buttons(live.now_shown(1001, confirmation[0]["message_id"])))
@@ -366,7 +369,7 @@ async def test_a_freed_slot_goes_to_the_first_of_the_offered_to_tap(
     offers = {}
     for who in waiting[:3]:
         [message] = await eventually(lambda who=who: live.messages(who))
-        assert message["text"].startswith(texts.OFFER_HEADER) and "10:00" in message["text"]
+        assert message["text"].startswith(texts.RU("offer.header")) and "10:00" in message["text"]
         [data] = buttons(message)
         assert data.startswith("v1:take:")
         offers[who] = (data, message["message_id"])
@@ -377,7 +380,9 @@ async def test_a_freed_slot_goes_to_the_first_of_the_offered_to_tap(
         *(live.press(who, data, message_id) for who, (data, message_id) in offers.items())
     )
     texts_seen = sorted(a.get("text") for a in answers)
-    assert texts_seen == sorted([texts.OFFER_BOOKED, texts.OFFER_TAKEN, texts.OFFER_TAKEN])
+    assert texts_seen == sorted(
+        [texts.RU("offer.booked"), texts.RU("offer.taken"), texts.RU("offer.taken")]
+    )
     taken = await conn.fetch(
         "SELECT user_id FROM bookings WHERE status = 'confirmed' AND doctor_id = $1", doctor
     )
@@ -392,7 +397,7 @@ async def test_a_freed_slot_goes_to_the_first_of_the_offered_to_tap(
         assert buttons(live.now_shown(who, message_id)) == []
     # Someone else's offer: the sender is not whom it was offered to.
     stranger = await live.press(4004, offers[waiting[0]][0], 1)
-    assert stranger["text"] == texts.OFFER_GONE
+    assert stranger["text"] == texts.RU("offer.gone")
 
 
 async def test_a_day_off_does_not_offer_the_slots_it_closes(
@@ -434,7 +439,7 @@ async def test_the_day_before_the_patient_says_they_will_come(
     )
     await wake(conn)
     [reminder] = await eventually(lambda: live.messages(1001)[1:])
-    assert reminder["text"].startswith(texts.REMINDER_HEADER)
+    assert reminder["text"].startswith(texts.RU("reminder.header"))
     assert buttons(reminder) == [
         f"v1:come:{booking['id']}",
         f"v1:remind_cancel:{booking['id']}",
@@ -449,11 +454,11 @@ async def test_the_day_before_the_patient_says_they_will_come(
         f"v1:remind_keep:{booking['id']}",
     ]
     kept = await live.press(1001, f"v1:remind_keep:{booking['id']}", shown)
-    assert kept["text"] == texts.KEPT
+    assert kept["text"] == texts.RU("booking.kept")
     assert buttons(live.now_shown(1001, shown))[0] == f"v1:come:{booking['id']}"
 
     came = await live.press(1001, f"v1:come:{booking['id']}", shown)
-    assert came["text"] == texts.COME_TOAST
+    assert came["text"] == texts.RU("booking.come_toast")
     assert buttons(live.now_shown(1001, shown)) == [f"v1:cancel:{booking['id']}", "web_app"]
     assert live.now_shown(1001, shown)["text"] == reminder["text"]  # the text stays
     assert live.fake.calls_to("editMessageText") == []
@@ -486,7 +491,7 @@ async def test_a_cancellation_anywhere_tells_the_patient_and_strips_the_old_card
         assert live.now_shown(1001, old["message_id"])["text"] == old["text"]
     # A stale button on the patient's own cancelled booking says what happened to it.
     stale = await live.press(1001, f"v1:cancel:{booking['id']}", card["message_id"])
-    assert stale["text"] == texts.ALREADY_CANCELLED
+    assert stale["text"] == texts.RU("booking.already_cancelled")
     # The menu under the notice opens in a new message; the notice stays.
     before = len(live.messages(1001))
     await live.press(1001, "v1:menu_new", notice[0]["message_id"])

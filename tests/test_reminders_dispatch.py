@@ -25,7 +25,7 @@ from clinic.booking.service import Bookings
 from clinic.dispatch.dispatcher import Dispatcher
 from clinic.dispatch.policy import Pace, RetryPolicy
 from clinic.dispatch.worker import running
-from clinic.reminders import render
+from clinic.reminders import render, repo
 from clinic.reminders import service as reminders
 from clinic.reminders.service import JobTable
 from clinic.telegram.botapi import BotApi
@@ -218,7 +218,7 @@ async def test_a_booking_sends_its_confirmation_at_once(
     messages = fake.sent_messages(1001)
     day = f"{workday_ahead(3):%d.%m.%Y}"
     text = messages[0]["text"]
-    assert text.startswith(texts.CONFIRMATION_HEADER)
+    assert text.startswith(texts.RU("reminder.confirmation_header"))
     assert f"Запись № {booking.id}" in text and day in text and "10:00" in text
     buttons = [
         b.get("callback_data") or b["web_app"]["url"]
@@ -243,9 +243,9 @@ async def test_a_booking_sends_its_confirmation_at_once(
     await wake(conn)
     await eventually(all_in(conn, [reminder_24h], "sent"))
     messages = fake.sent_messages(1001)[1:]
-    assert messages[0]["text"].startswith(texts.REMINDER_HEADER)
+    assert messages[0]["text"].startswith(texts.RU("reminder.header"))
     assert f"Приём {workday_ahead(3):%d.%m} в 10:00." in messages[0]["text"]  # its lead now
-    assert texts.COME_QUESTION in messages[0]["text"]
+    assert texts.RU("reminder.come_question") in messages[0]["text"]
     assert f"Запись № {booking.id}" in messages[0]["text"]
     left = await conn.fetch(
         "SELECT kind, status FROM notifications WHERE booking_id = $1 ORDER BY due_at",
@@ -302,6 +302,48 @@ async def test_cancelled_and_begun_bookings_are_not_reminded(
     assert [len(sends(fake, chat)) for chat in (1001, 1002, 1003, 1004)] == [2, 0, 0, 1]
     assert sends(fake, 1001)[1].params["text"].startswith(f"Запись № {booking.id}")
     await counted(dispatcher, skipped=2)
+
+
+async def test_a_notice_waits_until_the_cards_of_its_booking_in_flight_are_settled(
+    pool: asyncpg.Pool, conn: asyncpg.Connection
+) -> None:
+    """A move right after booking: its notice must know the confirmation's message id to
+    take that card's buttons away, so it is not claimed while the confirmation is sent."""
+
+    async def claim() -> list[Any]:
+        return await repo.claim_due(
+            pool,
+            batch=10,
+            lease_seconds=30,
+            rate=0,
+            burst=0,
+            chat_interval_seconds=0,
+            slot_seconds=1800,
+        )
+
+    [(booking, chat)] = await add_bookings(conn, [4242])
+    [confirmation] = await add_due(conn, [(booking, chat)])
+    [leased] = await claim()
+    assert (leased.id, leased.status) == (confirmation, "sending")
+    # The move cancels what is not sent yet; the confirmation in flight reaches the chat
+    # anyway, so it is left to be settled as sent.
+    assert await repo.cancel_pending(pool, booking_id=booking) == 0
+    assert await statuses(conn, [confirmation]) == ["sending"]
+    [moved] = await add_due(conn, [(booking, chat)], ["moved"])
+    assert await claim() == []  # the confirmation is on its way: no message id yet
+    await repo.settle(
+        pool,
+        ids=[confirmation],
+        leases=[leased.leased_until],
+        statuses=["sent"],
+        delays=[0.0],
+        refunds=[0],
+        errors=[None],
+        chat_interval_seconds=0,
+        message_ids=[777],
+    )
+    [notice] = await claim()
+    assert (notice.id, notice.kind, notice.cards) == (moved, "moved", [777])
 
 
 @pytest.mark.parametrize("rate", [0, 20])
@@ -462,7 +504,7 @@ async def test_the_24h_reminder_is_24_real_hours_before_across_dst(
         lambda: conn.fetchval("SELECT count(*) FROM notifications WHERE status = 'sent'")
     )
     [message] = fake.sent_messages(5001)
-    assert texts.COME_QUESTION in message["text"]
+    assert texts.RU("reminder.come_question") in message["text"]
     assert f"{sunday + timedelta(days=1):%d.%m.%Y} в 08:00" in message["text"]
 
 

@@ -85,7 +85,9 @@ async def open_visit(
     starts_at = half_hour_after(delay)
     zone = zone_for(starts_at)
     clock = Clock(datetime.now(UTC))
-    client = await aiohttp_client(create_app(make_settings(dsn, clinic_tz=zone.key), clock=clock))
+    # No dispatcher: these tests read what was planned, so nothing may be claimed meanwhile.
+    app = create_app(make_settings(dsn, clinic_tz=zone.key), clock=clock, worker=False)
+    client = await aiohttp_client(app)
     return Visit(client, clock, zone, await doctor_open_all_day(conn), starts_at)
 
 

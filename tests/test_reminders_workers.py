@@ -37,7 +37,10 @@ ROOT = Path(__file__).resolve().parent.parent
 NUMBER = re.compile(r"Запись № (\d+)")
 # The two kinds whose texts tell them apart (later reminders read alike but for their
 # lead time): the confirmation, and the 24-hour reminder, which asks.
-KIND_OF = {texts.CONFIRMATION_HEADER: "confirmation", texts.COME_QUESTION: "24h"}
+KIND_OF = {
+    texts.RU("reminder.confirmation_header"): "confirmation",
+    texts.RU("reminder.come_question"): "24h",
+}
 
 
 def kind_of(text: str) -> str:

@@ -429,12 +429,12 @@ async def test_the_patient_reads_the_clinics_cancellation_in_telegram(
         assert cancelled.status == 200
         messages = await eventually(lambda: fake.sent_messages(PATIENT)[1:])
         [notice] = messages
-        assert notice["text"].startswith(texts.CLINIC_CANCELLED_HEADER)
+        assert notice["text"].startswith(texts.RU("booking.clinic_cancelled_header"))
         assert f"Запись № {booking['id']}" in notice["text"] and "03.12.2026" in notice["text"]
         assert "Причина: Врач <заболел>" in notice["text"]  # escaped, or Telegram refuses it
         buttons = [b for row in notice["reply_markup"]["inline_keyboard"] for b in row]
         assert buttons[0] == {
-            "text": texts.BTN_BOOK_AGAIN,
+            "text": texts.RU("btn.book_again"),
             "web_app": {"url": "https://clinic.test/"},
         }
         await asyncio.sleep(0.3)

@@ -30,7 +30,7 @@ _ids = itertools.count(70_000)
 
 def notices(live: Live, chat: int) -> list[dict[str, Any]]:
     """The staff notices a chat got (the configured admin also hears the bot start)."""
-    headers = (texts.STAFF_NEW, texts.STAFF_CANCELLED, texts.STAFF_MOVED)
+    headers = (texts.RU("staff.new"), texts.RU("staff.cancelled"), texts.RU("staff.moved"))
     return [m for m in live.messages(chat) if m["text"].startswith(headers)]
 
 
@@ -69,7 +69,7 @@ async def test_the_doctor_and_the_desk_hear_of_new_and_cancelled_bookings(
     told = {VOLKOV_DOCTOR, DESK, ADMIN, CONFIGURED}
     for chat in told:
         [notice] = await eventually(lambda chat=chat: notices(live, chat))
-        assert notice["text"].startswith(f"{texts.STAFF_NEW} № {booking['id']}")
+        assert notice["text"].startswith(f"{texts.RU('staff.new')} № {booking['id']}")
         assert "Пациент 1001" in notice["text"] and "Волков" in notice["text"]
         assert "пациент сам" in notice["text"]
         [button] = notice["reply_markup"]["inline_keyboard"][0]
@@ -87,7 +87,7 @@ async def test_the_doctor_and_the_desk_hear_of_new_and_cancelled_bookings(
     assert cancel.status == 200
     for chat in told - {DESK}:  # the one who cancelled is not told of it
         later = await eventually(lambda chat=chat: notices(live, chat)[1:])
-        assert later[0]["text"].startswith(f"{texts.STAFF_CANCELLED} № {booking['id']}")
+        assert later[0]["text"].startswith(f"{texts.RU('staff.cancelled')} № {booking['id']}")
         assert "Отменена клиникой: врач на конференции" in later[0]["text"]
     await asyncio.sleep(0.3)
     assert len(notices(live, DESK)) == 1
@@ -231,7 +231,7 @@ async def test_notices_go_out_exactly_once_with_two_worker_processes(
         (c.params["chat_id"], c.params["text"].split("\n")[0])
         for c in fake.calls_to("sendMessage")
         if c.params["chat_id"] in (DESK, ADMIN, CONFIGURED, VOLKOV_DOCTOR, SMIRNOVA_DOCTOR)
-        and c.params["text"].startswith(texts.STAFF_NEW)
+        and c.params["text"].startswith(texts.RU("staff.new"))
     ]
     counts = Counter(sent)
     assert counts and set(counts.values()) == {1}, counts.most_common(3)

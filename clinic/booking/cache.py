@@ -1,7 +1,8 @@
 """Weeks of free slots computed in the last second, so a popular doctor's week is not
 read and computed again for every patient looking at it.
 
-A week is keyed by doctor, Monday and the half-hour `now` falls in (so a slot that has
+A week is keyed by doctor, Monday, the half-hour `now` falls in and the language of its
+day names (so a slot that has
 just started is never shown from the cache), kept at most `ttl` seconds, and dropped at
 once when this process books or cancels with that doctor. A booking made on another
 replica shows up here within `ttl`; booking a slot taken meanwhile is still a clean 409,
@@ -22,13 +23,15 @@ from clinic.booking.slots import SLOT
 
 SLOT_MINUTES = int(SLOT.total_seconds() // 60)
 
-Key = tuple[int, date, date, int]
+Key = tuple[int, date, date, int, str]
 
 
-def key_of(doctor_id: int, monday: date, now: datetime, tz: ZoneInfo) -> Key:
-    """The doctor, the week, and the clinic-time half-hour of `now` (its date included)."""
+def key_of(doctor_id: int, monday: date, now: datetime, tz: ZoneInfo, lang: str = "ru") -> Key:
+    """The doctor, the week, the clinic-time half-hour of `now` (its date included), and
+    the language the days are named in."""
     local = now.astimezone(tz)
-    return doctor_id, monday, local.date(), (local.hour * 60 + local.minute) // SLOT_MINUTES
+    half_hour = (local.hour * 60 + local.minute) // SLOT_MINUTES
+    return doctor_id, monday, local.date(), half_hour, lang
 
 
 class WeekCache:

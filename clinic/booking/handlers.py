@@ -18,9 +18,11 @@ from clinic.errors import (
     TooManyBookings,
     Unprocessable,
 )
+from clinic.texts import language
 from clinic.web.auth import caller
 from clinic.web.io import INT8_MAX, json_response, path_id, query_date, read_model
 from clinic.web.openapi import Query, operation
+from clinic.web.problems import language_of
 
 
 def routes(bookings: Bookings) -> web.RouteTableDef:
@@ -42,7 +44,9 @@ def routes(bookings: Bookings) -> web.RouteTableDef:
     )
     async def week_slots(request: web.Request) -> web.Response:
         week_of = query_date(request, "week_of")
-        return json_response(await bookings.week_slots(path_id(request), week_of=week_of))
+        lang = language_of(request)
+        week = await bookings.week_slots(path_id(request), week_of=week_of, lang=lang)
+        return json_response(week)
 
     @table.post("/bookings")
     @operation(
@@ -92,7 +96,8 @@ def routes(bookings: Bookings) -> web.RouteTableDef:
     )
     async def calendar(request: web.Request) -> web.Response:
         booking_id = path_id(request, limit=INT8_MAX)
-        body = await bookings.calendar_file(caller(request).id, booking_id)
+        lang = language_of(request)
+        body = await bookings.calendar_file(caller(request).id, booking_id, lang=lang)
         return calendar_response(body, booking_id)
 
     @table.get(r"/calendar/{token:[0-9]+-[0-9]+-[0-9]+-[0-9a-f]{32}}.ics")
@@ -101,9 +106,18 @@ def routes(bookings: Bookings) -> web.RouteTableDef:
         tag="booking",
         content_type="text/calendar",
         errors=(NotFound,),
+        query=(
+            Query(
+                "lang",
+                "The language of the event's texts: en or ru (default: Accept-Language)",
+                {"type": "string", "enum": ["ru", "en"]},
+            ),
+        ),
     )
     async def calendar_link(request: web.Request) -> web.Response:
-        body = await bookings.calendar_by_link(request.match_info["token"])
+        asked = request.query.get("lang")
+        lang = language(asked) if asked else language_of(request)
+        body = await bookings.calendar_by_link(request.match_info["token"], lang=lang)
         number = int(request.match_info["token"].split("-")[0])
         return calendar_response(body, number)
 

@@ -10,12 +10,12 @@ import asyncpg
 
 from clinic.booking.models import BookingRow, DoctorWeek
 from clinic.db import Executor, constraint_errors
-from clinic.errors import ClinicError, PatientBusy, SlotTaken
+from clinic.errors import ClinicError, PatientBusy, SlotTaken, msg
 from clinic.sql import q
 
 _BOOKING_CONSTRAINTS: dict[str, Callable[[], ClinicError]] = {
-    "bookings_doctor_no_overlap": lambda: SlotTaken("Это время только что заняли, выберите другое"),
-    "bookings_patient_no_overlap": lambda: PatientBusy("У вас уже есть запись на это время"),
+    "bookings_doctor_no_overlap": lambda: SlotTaken(msg("error.slot_taken")),
+    "bookings_patient_no_overlap": lambda: PatientBusy(msg("error.patient_busy")),
 }
 
 

@@ -27,8 +27,6 @@ from clinic.booking.slots import (
     DEFAULT_HOURS,
     HORIZON_DAYS,
     SLOT,
-    WEEKDAY_NAMES,
-    WEEKDAY_SHORT,
     WORKDAYS,
     day_bounds,
     free_slots,
@@ -49,9 +47,11 @@ from clinic.errors import (
     TooLate,
     TooManyBookings,
     Unprocessable,
+    msg,
 )
 from clinic.reminders import service as reminders
 from clinic.reminders.models import Quiet, Reminder
+from clinic.texts import Lang, of
 
 MAX_LISTED = 200
 WEEK_OF_RANGE = timedelta(days=366)
@@ -171,15 +171,17 @@ class Bookings:
         """The clinic's week by ISO weekday, for a doctor with no hours of their own."""
         return dict(DEFAULT_HOURS)
 
-    async def week_slots(self, doctor_id: int, *, week_of: date | None = None) -> WeekSlots:
+    async def week_slots(
+        self, doctor_id: int, *, week_of: date | None = None, lang: Lang = "ru"
+    ) -> WeekSlots:
         """Monday to Saturday of the week holding `week_of` (default: today), with free
         slots."""
         tz, now, cache = self.tz, self._clock(), self._cache
         today = now.astimezone(tz).date()
         if week_of is not None and abs(week_of - today) > WEEK_OF_RANGE:
-            raise Unprocessable("week_of must lie within a year of today", field="week_of")
+            raise Unprocessable(msg("error.week_range"), field="week_of")
         monday = week_start(week_of or today)
-        key = key_of(doctor_id, monday, now, tz)
+        key = key_of(doctor_id, monday, now, tz, lang)
         if cache is not None and (cached := cache.get(key)) is not None:
             return cached
         days = [monday + timedelta(days=offset) for offset in range(len(WORKDAYS))]
@@ -193,8 +195,9 @@ class Bookings:
             last_day=days[-1],
         )
         if week is None:
-            raise NotFound(f"Врач {doctor_id} не найден")
+            raise NotFound(msg("error.not_found.doctor", id=doctor_id))
         horizon = last_bookable_day(today)
+        tx = of(lang)
         out = []
         for day in days:
             closed = day > horizon or day in week.off_days
@@ -205,8 +208,8 @@ class Bookings:
             out.append(
                 DaySlots(
                     date=day,
-                    weekday=WEEKDAY_NAMES[day.weekday()],
-                    weekday_short=WEEKDAY_SHORT[day.weekday()],
+                    weekday=tx.weekday(day),
+                    weekday_short=tx.weekday_short(day),
                     slots=free,
                     count=len(free),
                     open=open_,
@@ -275,13 +278,11 @@ class Bookings:
         day, at = request.date, request.time
         today = now.astimezone(tz).date()
         if day < today:
-            raise Unprocessable("Этот день уже прошёл", field="date")
+            raise Unprocessable(msg("error.day_passed"), field="date")
         if day > last_bookable_day(today):
-            raise Unprocessable(f"Запись открыта на {HORIZON_DAYS} дней вперёд", field="date")
+            raise Unprocessable(msg("error.horizon", days=HORIZON_DAYS), field="date")
         if not on_grid(at):
-            raise Unprocessable(
-                "Приём начинается в :00 или :30, например 09:00 или 09:30", field="time"
-            )
+            raise Unprocessable(msg("error.off_grid"), field="time")
         starts, ends = day_bounds(day, day, tz)
         week = await repo.doctor_week(
             self._db.pool,
@@ -292,20 +293,20 @@ class Bookings:
             last_day=day,
         )
         if week is None:
-            raise NotFound(f"Врач {request.doctor_id} не найден")
+            raise NotFound(msg("error.not_found.doctor", id=request.doctor_id))
         if day in week.off_days:
-            raise DoctorUnavailable("Врач не принимает в этот день", field="date")
+            raise DoctorUnavailable(msg("error.doctor_off"), field="date")
         span = week.hours.get(day.isoweekday()) if day.isoweekday() in WORKDAYS else None
         if span is None:
-            raise Unprocessable("Врач не принимает в этот день", field="date")
+            raise Unprocessable(msg("error.doctor_off"), field="date")
         if at not in set(grid_times(*span)):
             hours = f"{span[0]:%H:%M}–{span[1]:%H:%M}"
-            raise Unprocessable(f"В этот день врач принимает {hours}", field="time")
+            raise Unprocessable(msg("error.doctor_hours", hours=hours), field="time")
         starts_at = to_instant(day, at, tz)
         if starts_at is None:
-            raise Unprocessable("Этого времени нет: в этот день переводят часы", field="time")
+            raise Unprocessable(msg("error.dst_gap"), field="time")
         if starts_at <= now:
-            raise Unprocessable("Это время уже прошло", field="time")
+            raise Unprocessable(msg("error.time_passed"), field="time")
         return day, starts_at
 
     async def _insert(
@@ -336,10 +337,10 @@ class Bookings:
             phone=phone,
         )
         if not written.open:  # a day off or a closure committed since the check above
-            raise DoctorUnavailable("Врач не принимает в этот день", field="date")
+            raise DoctorUnavailable(msg("error.doctor_off"), field="date")
         if not written.passed or written.row is None:
             raise TooManyBookings(
-                texts.too_many(limit=self.limits.max_upcoming, phone=self.limits.phone)
+                msg("booking.too_many", count=self.limits.max_upcoming, phone=self.limits.phone)
             )
         row = written.row
         planned: list[Reminder] = []
@@ -370,7 +371,7 @@ class Bookings:
         async with self._db.pool.acquire() as conn:
             row = await repo.get_user_booking(conn, booking_id=booking_id, user_id=user_id)
             if row is None:
-                raise NotFound("Запись не найдена")
+                raise NotFound(msg("error.not_found.booking"))
             planned = await reminders.booking_reminders(conn, booking_id=row.id)
         return self._card(row, now=now, planned=planned)
 
@@ -409,7 +410,7 @@ class Bookings:
         )
         day, starts_at = await self._bookable_start(request)
         if starts_at == before.starts_at:
-            raise Unprocessable("Запись уже на это время", field="time")
+            raise Unprocessable(msg("error.same_time"), field="time")
         async with self._db.transaction() as conn:
             written = await repo.reschedule_booking(
                 conn,
@@ -423,10 +424,10 @@ class Bookings:
                 cutoff=self.limits.cutoff,
             )
             if not written.open:
-                raise DoctorUnavailable("Врач не принимает в этот день", field="date")
+                raise DoctorUnavailable(msg("error.doctor_off"), field="date")
             if written.row is None:  # changed since it was read: say what it is now
                 self._refuse_change(await self._own(conn, user_id, booking_id), now)
-                raise BookingCancelled("Запись изменилась, обновите список")
+                raise BookingCancelled(msg("error.changed"))
             row = written.row
             await reminders.cancel_pending(conn, booking_id=row.id)
             planned = await reminders.plan(
@@ -453,35 +454,34 @@ class Bookings:
         if row is None:
             found = await self._own(self._db.pool, user_id, booking_id)
             if found.status == "cancelled":
-                raise BookingCancelled(texts.ALREADY_CANCELLED)
-            raise BookingPast("Приём уже начался или прошёл")
+                raise BookingCancelled(msg("booking.already_cancelled"))
+            raise BookingPast(msg("error.started"))
         return self._card(row, now=now)
 
-    async def calendar_file(self, user_id: int, booking_id: int) -> bytes:
+    async def calendar_file(self, user_id: int, booking_id: int, *, lang: Lang = "ru") -> bytes:
         """The patient's booking as iCalendar: stable UID, SEQUENCE its revision, STATUS
         CANCELLED once cancelled, times on the clinic's clock."""
         row = await self._own(self._db.pool, user_id, booking_id)
+        tx = texts.of(lang)
         event = ics.Event(
             booking_id=row.id,
             revision=row.revision,
             starts_at=row.starts_at,
             ends_at=row.ends_at,
             cancelled=row.status == "cancelled",
-            summary=texts.calendar_summary(
-                doctor=row.doctor_name, specialization=row.specialization
-            ),
-            description=texts.calendar_description(number=row.id),
-            location=texts.CLINIC_ADDRESS,
+            summary=tx.calendar_summary(doctor=row.doctor_name, specialization=row.specialization),
+            description=tx.calendar_description(number=row.id),
+            location=tx("clinic.address"),
         )
         return ics.calendar(event, tz=self.tz, host=self.calendar.host, now=self._clock())
 
-    async def calendar_by_link(self, token: str) -> bytes:
+    async def calendar_by_link(self, token: str, *, lang: Lang = "ru") -> bytes:
         """The same file through a signed link (no initData: Telegram downloads it)."""
         found = self.calendar.booking_of(token, self._clock())
         if found is None:
-            raise NotFound("Ссылка на календарь устарела: откройте запись заново")
+            raise NotFound(msg("error.not_found.calendar_link"))
         booking_id, user_id = found
-        return await self.calendar_file(user_id, booking_id)
+        return await self.calendar_file(user_id, booking_id, lang=lang)
 
     def _card(
         self, row: BookingRow, *, now: datetime, planned: list[Reminder] | None = None
@@ -496,18 +496,22 @@ class Bookings:
     async def _own(self, db: db.Executor, user_id: int, booking_id: int) -> BookingRow:
         row = await repo.get_user_booking(db, booking_id=booking_id, user_id=user_id)
         if row is None:
-            raise NotFound("Запись не найдена")
+            raise NotFound(msg("error.not_found.booking"))
         return row
 
     def _refuse_change(self, row: BookingRow, now: datetime) -> None:
         """Why the patient may not cancel or move this booking now, if they may not."""
         if row.status == "cancelled":
-            raise BookingCancelled(texts.ALREADY_CANCELLED)
+            raise BookingCancelled(msg("booking.already_cancelled"))
         if row.starts_at <= now:
-            raise BookingPast("Приём уже начался или прошёл, его нельзя изменить")
+            raise BookingPast(msg("error.started_change"))
         if row.starts_at <= now + self.limits.cutoff:
             minutes = int(self.limits.cutoff.total_seconds() // 60)
-            raise TooLate(texts.too_late(minutes=minutes, phone=self.limits.phone))
+            if minutes % 60 == 0:
+                raise TooLate(
+                    msg("booking.too_late_hours", count=minutes // 60, phone=self.limits.phone)
+                )
+            raise TooLate(msg("booking.too_late_minutes", count=minutes, phone=self.limits.phone))
 
     async def _tell_staff(
         self, conn: asyncpg.Connection, row: BookingRow, kind: str, *, actor: int | None = None
@@ -544,7 +548,7 @@ class Bookings:
     async def booking_row(self, booking_id: int) -> BookingRow:
         row = await repo.get_booking(self._db.pool, booking_id=booking_id)
         if row is None:
-            raise NotFound("Запись не найдена")
+            raise NotFound(msg("error.not_found.booking"))
         return row
 
     async def cancel_for_clinic(
@@ -586,7 +590,7 @@ class Bookings:
             last_day=day,
         )
         if week is None:
-            raise NotFound(f"Врач {doctor_id} не найден")
+            raise NotFound(msg("error.not_found.doctor", id=doctor_id))
         return (
             day.isoweekday() in WORKDAYS
             and day.isoweekday() in week.hours
@@ -621,12 +625,12 @@ class Bookings:
             if row is None:
                 found = await repo.get_booking(conn, booking_id=booking_id)
                 if found is None:
-                    raise NotFound("Запись не найдена")
+                    raise NotFound(msg("error.not_found.booking"))
                 if found.status == "cancelled":
-                    raise BookingCancelled("Запись отменена")
+                    raise BookingCancelled(msg("error.booking_cancelled"))
                 if attendance == "arrived":
-                    raise TooEarly("Отметить приход можно не раньше чем за час до приёма")
-                raise TooEarly("Неявку можно отметить только после начала приёма")
+                    raise TooEarly(msg("error.arrive_early"))
+                raise TooEarly(msg("error.no_show_early"))
             await within(conn, row)
         return row
 

@@ -17,8 +17,6 @@ HORIZON_DAYS = 56
 WORKDAYS = range(1, 7)  # ISO weekdays Monday..Saturday: the days the API shows
 DEFAULT_HOURS = {weekday: (time(8, 0), time(20, 0)) for weekday in WORKDAYS}
 
-WEEKDAY_NAMES = ("Понедельник", "Вторник", "Среда", "Четверг", "Пятница", "Суббота", "Воскресенье")
-WEEKDAY_SHORT = ("Пн", "Вт", "Ср", "Чт", "Пт", "Сб", "Вс")
 
 Hours = dict[int, tuple[time, time]]
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 
-from clinic import texts
 from clinic.booking.models import Booking
 from clinic.bot.context import Alert, BotContext
 from clinic.bot.menu import reply
@@ -20,6 +19,7 @@ from clinic.reminders import service as reminders
 from clinic.telegram import keyboards
 from clinic.telegram.botapi import BadRequest
 from clinic.telegram.models import CallbackQuery
+from clinic.texts import Texts
 
 log = logging.getLogger("clinic.telegram")
 
@@ -27,8 +27,8 @@ MAX_LISTED = 10
 Toast = str | None
 
 
-def card(b: Booking) -> str:
-    return texts.booking_details(
+def card(tx: Texts, b: Booking) -> str:
+    return tx.booking_details(
         number=b.id,
         day=b.date,
         time=b.time,
@@ -38,21 +38,25 @@ def card(b: Booking) -> str:
 
 
 async def summary(ctx: BotContext, query: CallbackQuery) -> Toast:
+    tx = ctx.tx(query.sender)
     count = len(await ctx.bookings.upcoming(query.sender.id))
-    text = texts.bookings_count(count, bookable=ctx.bookable)
-    await reply(ctx, query, text, keyboards.bookings_summary(count, ctx.webapp_url))
+    text = tx.bookings_count(count, bookable=ctx.bookable)
+    await reply(ctx, query, text, keyboards.bookings_summary(tx, count, ctx.webapp_url))
     return None
 
 
 async def list_all(ctx: BotContext, query: CallbackQuery) -> Toast:
+    tx = ctx.tx(query.sender)
     found = await ctx.bookings.upcoming(query.sender.id)
     if not found:
-        text = texts.no_bookings(bookable=ctx.bookable)
-        await reply(ctx, query, text, keyboards.main_menu(ctx.webapp_url))
+        text = tx.no_bookings(bookable=ctx.bookable)
+        await reply(ctx, query, text, keyboards.main_menu(tx, ctx.webapp_url))
         return None
     for b in found[:MAX_LISTED]:
         sent = await ctx.sender.send_message(
-            query.sender.id, card(b), reply_markup=keyboards.booking_actions(b.id, ctx.webapp_url)
+            query.sender.id,
+            card(tx, b),
+            reply_markup=keyboards.booking_actions(tx, b.id, ctx.webapp_url),
         )
         if isinstance(sent.get("message_id"), int):
             await reminders.record_card(
@@ -85,28 +89,29 @@ async def buttons(ctx: BotContext, query: CallbackQuery, markup: keyboards.Marku
         log.info("buttons of message %d kept: %s", query.message.message_id, exc.description)
 
 
-def _stale(b: Booking | None) -> Toast:
+def _stale(tx: Texts, b: Booking | None) -> Toast:
     """What a button on an old message says of the sender's own booking."""
     if b is None:
-        return texts.NOT_FOUND
+        return tx("booking.not_found_chat")
     if b.status == "cancelled":
-        return texts.ALREADY_CANCELLED
-    return texts.ALREADY_STARTED
+        return tx("booking.already_cancelled")
+    return tx("booking.already_started")
 
 
 async def _ask(ctx: BotContext, query: CallbackQuery, booking_id: int, *, reminder: bool) -> Toast:
+    tx = ctx.tx(query.sender)
     b = await own_booking(ctx, query, booking_id)
     if b is None:
-        return texts.NOT_FOUND
+        return tx("booking.not_found_chat")
     if not b.upcoming:
         await buttons(ctx, query, None)
-        return _stale(b)
+        return _stale(tx, b)
     limits = ctx.bookings.limits
     if b.starts_at <= ctx.bookings.now() + limits.cutoff:
         minutes = int(limits.cutoff.total_seconds() // 60)
-        return Alert(texts.too_late(minutes=minutes, phone=limits.phone))
-    await buttons(ctx, query, keyboards.confirm_cancel(b.id, from_reminder=reminder))
-    return texts.ask_cancel(number=b.id, day=b.date, time=b.time)
+        return Alert(tx.too_late(minutes=minutes, phone=limits.phone))
+    await buttons(ctx, query, keyboards.confirm_cancel(tx, b.id, from_reminder=reminder))
+    return tx.ask_cancel(number=b.id, day=b.date, time=b.time)
 
 
 async def ask_cancel(ctx: BotContext, query: CallbackQuery, booking_id: int) -> Toast:
@@ -118,53 +123,57 @@ async def ask_cancel_from_reminder(ctx: BotContext, query: CallbackQuery, bookin
 
 
 async def confirm_cancel(ctx: BotContext, query: CallbackQuery, booking_id: int) -> Toast:
+    tx = ctx.tx(query.sender)
     try:
         await ctx.bookings.cancel_booking(query.sender.id, booking_id)
     except NotFound:
-        return texts.NOT_FOUND
+        return tx("booking.not_found_chat")
     except (BookingPast, BookingCancelled):
         await buttons(ctx, query, None)
-        return _stale(await own_booking(ctx, query, booking_id))
+        return _stale(tx, await own_booking(ctx, query, booking_id))
     except TooLate as exc:
-        return Alert(exc.detail)
+        return Alert(tx.render(exc.detail))
     ctx.metrics.bookings.labels("cancelled", "bot").inc()
     # The dispatcher tells the patient in a message of its own and strips the other
     # cards; this one loses its buttons now.
     await buttons(ctx, query, None)
-    return texts.CANCELLED_TOAST
+    return tx("booking.cancelled_toast")
 
 
 async def keep(ctx: BotContext, query: CallbackQuery, booking_id: int) -> Toast:
+    tx = ctx.tx(query.sender)
     b = await own_booking(ctx, query, booking_id)
     if b is None:
-        return texts.NOT_FOUND
+        return tx("booking.not_found_chat")
     if not b.upcoming:
         await buttons(ctx, query, None)
-        return _stale(b)
-    await buttons(ctx, query, keyboards.booking_actions(b.id, ctx.webapp_url))
-    return texts.KEPT
+        return _stale(tx, b)
+    await buttons(ctx, query, keyboards.booking_actions(tx, b.id, ctx.webapp_url))
+    return tx("booking.kept")
 
 
 async def keep_reminder(ctx: BotContext, query: CallbackQuery, booking_id: int) -> Toast:
+    tx = ctx.tx(query.sender)
     b = await own_booking(ctx, query, booking_id)
     if b is None:
-        return texts.NOT_FOUND
+        return tx("booking.not_found_chat")
     if not b.upcoming:
         await buttons(ctx, query, None)
-        return _stale(b)
-    markup = keyboards.reminder(b.id, ctx.webapp_url, ask_come=not b.patient_confirmed)
+        return _stale(tx, b)
+    markup = keyboards.reminder(tx, b.id, ctx.webapp_url, ask_come=not b.patient_confirmed)
     await buttons(ctx, query, markup)
-    return texts.KEPT
+    return tx("booking.kept")
 
 
 async def come(ctx: BotContext, query: CallbackQuery, booking_id: int) -> Toast:
     """ "Приду" under the 24-hour reminder: staff see it; the button goes, the text stays."""
+    tx = ctx.tx(query.sender)
     try:
         b = await ctx.bookings.confirm_visit(query.sender.id, booking_id)
     except NotFound:
-        return texts.NOT_FOUND
+        return tx("booking.not_found_chat")
     except (BookingCancelled, BookingPast):
         await buttons(ctx, query, None)
-        return _stale(await own_booking(ctx, query, booking_id))
-    await buttons(ctx, query, keyboards.booking_actions(b.id, ctx.webapp_url))
-    return texts.COME_TOAST
+        return _stale(tx, await own_booking(ctx, query, booking_id))
+    await buttons(ctx, query, keyboards.booking_actions(tx, b.id, ctx.webapp_url))
+    return tx("booking.come_toast")

@@ -9,7 +9,9 @@ from clinic.config import Settings
 from clinic.db import Database
 from clinic.metrics import Metrics
 from clinic.staff.service import Staff
+from clinic.telegram.models import TelegramUser
 from clinic.telegram.outbox import Sender
+from clinic.texts import Texts, language, of
 from clinic.users.service import Users
 from clinic.waitlist.service import Waitlist
 
@@ -34,6 +36,11 @@ class BotContext:
     @property
     def webapp_url(self) -> str | None:
         return self.settings.webapp_url
+
+    @staticmethod
+    def tx(user: TelegramUser | None) -> Texts:
+        """The texts in the language of the user who wrote or pressed."""
+        return of(language(user.language_code if user else None))
 
     @property
     def bookable(self) -> bool:

@@ -16,7 +16,7 @@ from typing import Any
 
 import aiohttp
 
-from clinic import db, texts
+from clinic import db
 from clinic.booking.service import Bookings
 from clinic.bot import repo
 from clinic.bot.context import BotContext
@@ -27,6 +27,7 @@ from clinic.metrics import Metrics
 from clinic.staff.service import Staff
 from clinic.telegram.botapi import BotApi, BotApiError
 from clinic.telegram.outbox import DemoOutbox, Sender
+from clinic.texts import EN, RU
 from clinic.users.service import Users
 from clinic.waitlist.service import Waitlist
 
@@ -42,7 +43,13 @@ async def announce_start(api: BotApi, settings: Settings) -> None:
     steps = [
         (
             "setMyCommands",
-            api.set_my_commands([{"command": "start", "description": texts.COMMAND_START}]),
+            api.set_my_commands([{"command": "start", "description": RU("bot.command_start")}]),
+        ),
+        (
+            "setMyCommands",
+            api.set_my_commands(
+                [{"command": "start", "description": EN("bot.command_start")}], language_code="en"
+            ),
         ),
     ]
     if settings.public_url:
@@ -61,7 +68,7 @@ async def announce_start(api: BotApi, settings: Settings) -> None:
         steps.append(
             (
                 "setChatMenuButton",
-                api.set_chat_menu_button(text=texts.MENU_BUTTON, url=settings.webapp_url),
+                api.set_chat_menu_button(text=RU("bot.menu_button"), url=settings.webapp_url),
             )
         )
     for name, step in steps:
@@ -69,7 +76,7 @@ async def announce_start(api: BotApi, settings: Settings) -> None:
             await step
         except BotApiError as exc:
             log.warning("%s failed: %s", name, exc)
-    await tell_admins(api, settings, texts.BOT_STARTED)
+    await tell_admins(api, settings, RU("bot.started"))
 
 
 async def tell_admins(api: BotApi, settings: Settings, text: str) -> None:
@@ -195,4 +202,4 @@ class Bot:
             async with background(*work):
                 yield
             await intake.drain(DRAIN_TIMEOUT)
-            await tell_admins(api, settings, texts.BOT_STOPPED)
+            await tell_admins(api, settings, RU("bot.stopped"))

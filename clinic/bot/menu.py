@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from clinic import texts
 from clinic.bot.context import BotContext
 from clinic.telegram import keyboards
 from clinic.telegram.botapi import BadRequest
@@ -14,37 +13,44 @@ async def start(ctx: BotContext, message: Message) -> None:
     if message.sender is None:
         return
     await ctx.users.register_from_chat(message.sender)
+    tx = ctx.tx(message.sender)
     await ctx.sender.send_message(
         message.chat.id,
-        texts.greeting(message.sender.first_name, bookable=ctx.bookable),
-        reply_markup=keyboards.main_menu(ctx.webapp_url),
+        tx.greeting(message.sender.first_name, bookable=ctx.bookable),
+        reply_markup=keyboards.main_menu(tx, ctx.webapp_url),
     )
 
 
 async def fallback(ctx: BotContext, message: Message) -> None:
+    tx = ctx.tx(message.sender)
     await ctx.sender.send_message(
-        message.chat.id, texts.FALLBACK, reply_markup=keyboards.main_menu(ctx.webapp_url)
+        message.chat.id,
+        tx("bot.fallback"),
+        reply_markup=keyboards.main_menu(tx, ctx.webapp_url),
     )
 
 
 async def show_menu(ctx: BotContext, query: CallbackQuery) -> str | None:
-    greeting = texts.greeting(query.sender.first_name, bookable=ctx.bookable)
-    await reply(ctx, query, greeting, keyboards.main_menu(ctx.webapp_url))
+    tx = ctx.tx(query.sender)
+    greeting = tx.greeting(query.sender.first_name, bookable=ctx.bookable)
+    await reply(ctx, query, greeting, keyboards.main_menu(tx, ctx.webapp_url))
     return None
 
 
 async def new_menu(ctx: BotContext, query: CallbackQuery) -> str | None:
     """The menu in a message of its own: asked from under a notice, which stays."""
-    greeting = texts.greeting(query.sender.first_name, bookable=ctx.bookable)
+    tx = ctx.tx(query.sender)
+    greeting = tx.greeting(query.sender.first_name, bookable=ctx.bookable)
     await ctx.sender.send_message(
-        query.sender.id, greeting, reply_markup=keyboards.main_menu(ctx.webapp_url)
+        query.sender.id, greeting, reply_markup=keyboards.main_menu(tx, ctx.webapp_url)
     )
     return None
 
 
 async def show_about(ctx: BotContext, query: CallbackQuery) -> str | None:
-    about = texts.about(bookable=ctx.bookable)
-    await reply(ctx, query, about, keyboards.about(ctx.webapp_url))
+    tx = ctx.tx(query.sender)
+    about = tx.about(bookable=ctx.bookable)
+    await reply(ctx, query, about, keyboards.about(tx, ctx.webapp_url))
     return None
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 
-from clinic import texts
 from clinic.bot import bookings, menu, staff, waitlist
 from clinic.bot.context import Alert, BotContext
 from clinic.telegram import callbacks
@@ -67,7 +66,7 @@ async def on_callback(ctx: BotContext, query: CallbackQuery) -> None:
     try:
         parsed = callbacks.parse(query.data)
         if parsed is None:
-            toast = texts.UNKNOWN_BUTTON
+            toast = ctx.tx(query.sender)("bot.unknown_button")
         elif parsed.booking_id is None:
             toast = await PLAIN[parsed.action](ctx, query)
         else:

@@ -5,35 +5,29 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from clinic import texts
 from clinic.bot import menu
 from clinic.bot.context import BotContext
 from clinic.staff.models import DaySchedule
 from clinic.telegram import keyboards
 from clinic.telegram.models import Message
+from clinic.texts import Texts
 
 MAX_TEXT = 4000  # Telegram's limit is 4096 characters a message
-ATTENDANCE = {"arrived": " — пришёл", "no_show": " — не пришёл", "": ""}
 
 
-def lines_of(schedule: DaySchedule) -> str:
+def lines_of(tx: Texts, schedule: DaySchedule) -> str:
     doctors = [
         (
             d.full_name,
             [
-                (
-                    b.time,
-                    b.patient.name,
-                    b.patient_confirmed,
-                    ATTENDANCE.get(b.attendance or "", ""),
-                )
+                (b.time, b.patient.name, b.patient_confirmed, b.attendance)
                 for b in d.bookings
                 if b.status == "confirmed"
             ],
         )
         for d in schedule.doctors
     ]
-    return texts.day_list(schedule.date, doctors)
+    return tx.day_list(schedule.date, doctors)
 
 
 def chunks(text: str) -> list[str]:
@@ -55,9 +49,11 @@ async def day_list(ctx: BotContext, message: Message, *, days_ahead: int) -> Non
     if member is None:
         await menu.start(ctx, message)
         return
+    tx = ctx.tx(message.sender)
     day = ctx.staff.today() + timedelta(days=days_ahead)
     schedule = await ctx.staff.day(member, day, doctor_id=None)
-    parts = chunks(lines_of(schedule))
+    parts = chunks(lines_of(tx, schedule))
     for n, part in enumerate(parts):
-        markup = keyboards.staff_day(ctx.webapp_url, f"{day}") if n == len(parts) - 1 else None
+        last = n == len(parts) - 1
+        markup = keyboards.staff_day(tx, ctx.webapp_url, f"{day}") if last else None
         await ctx.sender.send_message(message.chat.id, part, reply_markup=markup)

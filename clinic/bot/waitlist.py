@@ -3,7 +3,6 @@ offer's button changes; its text stays readable in the chat."""
 
 from __future__ import annotations
 
-from clinic import texts
 from clinic.bot.bookings import Toast, buttons
 from clinic.bot.context import Alert, BotContext
 from clinic.errors import NotFound, OfferGone, PatientBusy, SlotTaken, TooManyBookings
@@ -11,20 +10,21 @@ from clinic.telegram.models import CallbackQuery
 
 
 async def take(ctx: BotContext, query: CallbackQuery, offer_id: int) -> Toast:
+    tx = ctx.tx(query.sender)
     try:
         await ctx.waitlist.take(query.sender.id, offer_id)
     except NotFound:
-        return texts.OFFER_GONE
+        return tx("offer.gone")
     except OfferGone:
         await buttons(ctx, query, None)
-        return texts.OFFER_GONE
+        return tx("offer.gone")
     except SlotTaken:
         await buttons(ctx, query, None)
-        return Alert(texts.OFFER_TAKEN)
+        return Alert(tx("offer.taken"))
     except PatientBusy:
-        return Alert(texts.BUSY_THEN)
+        return Alert(tx("booking.busy_then"))
     except TooManyBookings as exc:
-        return Alert(exc.detail)
+        return Alert(tx.render(exc.detail))
     ctx.metrics.bookings.labels("created", "waitlist").inc()
     await buttons(ctx, query, None)
-    return texts.OFFER_BOOKED
+    return tx("offer.booked")

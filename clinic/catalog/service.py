@@ -10,7 +10,7 @@ import asyncpg
 from clinic import db
 from clinic.catalog import repo
 from clinic.catalog.models import Doctor, SearchResults, SeedCatalog, Specialization
-from clinic.errors import NotFound
+from clinic.errors import NotFound, msg
 
 # At most this many of each kind in one answer: the catalog's best matches, not all of it.
 SEARCH_LIMIT = 20
@@ -48,7 +48,7 @@ class Catalog:
     async def specialization(self, specialization_id: int) -> Specialization:
         found = await repo.get_specialization(self._db.pool, specialization_id=specialization_id)
         if found is None:
-            raise NotFound(f"Специализация {specialization_id} не найдена")
+            raise NotFound(msg("error.not_found.specialization", id=specialization_id))
         return found
 
     async def doctors(self, specialization_id: int) -> list[Doctor]:
@@ -60,7 +60,7 @@ class Catalog:
     async def doctor(self, doctor_id: int) -> Doctor:
         found = await repo.get_doctor(self._db.pool, doctor_id=doctor_id)
         if found is None:
-            raise NotFound(f"Врач {doctor_id} не найден")
+            raise NotFound(msg("error.not_found.doctor", id=doctor_id))
         return found
 
     async def replace_hours(

@@ -66,6 +66,7 @@ class ClaimedNotification(BaseModel):
     phone: str | None = None
     source: str | None = None
     cancelled_by: str | None = None
+    language: str | None = None  # the chat's Telegram language_code, when known
     cards: list[int] = []
 
 

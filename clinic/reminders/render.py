@@ -10,10 +10,11 @@ from datetime import date, timedelta
 from functools import partial
 from zoneinfo import ZoneInfo
 
-from clinic import ics, texts
+from clinic import ics
 from clinic.catalog.models import full_name
 from clinic.reminders.models import ClaimedNotification, Document, Outgoing, Render
 from clinic.telegram import keyboards
+from clinic.texts import Texts, language, of
 
 REMINDERS = ("confirmation", "24h", "6h", "30m")
 SLOT = timedelta(minutes=30)  # the booking grid's slot, should a row lack its end
@@ -22,6 +23,11 @@ SLOT = timedelta(minutes=30)  # the booking grid's slot, should a row lack its e
 def _when(row: ClaimedNotification, tz: ZoneInfo) -> tuple[date, str]:
     local = row.starts_at.astimezone(tz)
     return local.date(), local.strftime("%H:%M")
+
+
+def tx_of(row: ClaimedNotification) -> Texts:
+    """The texts in the language of the chat the row goes to."""
+    return of(language(row.language))
 
 
 def _booking(row: ClaimedNotification) -> int:
@@ -34,18 +40,19 @@ def calendar_file(row: ClaimedNotification, *, tz: ZoneInfo, host: str) -> Docum
     """The booking as an .ics, for the patient's calendar."""
     number = _booking(row)
     doctor = full_name(row.last_name, row.first_name, row.middle_name)
+    tx = tx_of(row)
     event = ics.Event(
         booking_id=number,
         revision=row.revision or 0,
         starts_at=row.starts_at,
         ends_at=row.ends_at or row.starts_at + SLOT,
         cancelled=False,
-        summary=texts.calendar_summary(doctor=doctor, specialization=row.specialization),
-        description=texts.calendar_description(number=number),
-        location=texts.CLINIC_ADDRESS,
+        summary=tx.calendar_summary(doctor=doctor, specialization=row.specialization),
+        description=tx.calendar_description(number=number),
+        location=tx("clinic.address"),
     )
     content = ics.calendar(event, tz=tz, host=host, now=row.claimed_at)
-    return Document(ics.file_name(number), content, ics.MIME, texts.CALENDAR_CAPTION)
+    return Document(ics.file_name(number), content, ics.MIME, tx("calendar.caption"))
 
 
 def reminder(
@@ -53,7 +60,8 @@ def reminder(
 ) -> Outgoing:
     day, at = _when(row, tz)
     number = _booking(row)
-    text = texts.reminder(
+    tx = tx_of(row)
+    text = tx.reminder(
         row.kind,
         number=number,
         day=day,
@@ -65,7 +73,7 @@ def reminder(
         tz=tz,
     )
     # The day before, the reminder asks whether the patient will come.
-    markup = keyboards.reminder(number, webapp_url, ask_come=row.kind == "24h")
+    markup = keyboards.reminder(tx, number, webapp_url, ask_come=row.kind == "24h")
     # The confirmation is followed by the booking as a calendar file.
     document = calendar_file(row, tz=tz, host=host) if row.kind == "confirmation" else None
     return Outgoing(text, markup, document)
@@ -73,15 +81,17 @@ def reminder(
 
 def cancelled(row: ClaimedNotification, *, tz: ZoneInfo, webapp_url: str | None) -> Outgoing:
     day, at = _when(row, tz)
-    text = texts.cancelled(number=_booking(row), day=day, time=at)
-    return Outgoing(text, keyboards.book_again(webapp_url))
+    tx = tx_of(row)
+    text = tx.cancelled(number=_booking(row), day=day, time=at)
+    return Outgoing(text, keyboards.book_again(tx, webapp_url))
 
 
 def cancelled_by_clinic(
     row: ClaimedNotification, *, tz: ZoneInfo, webapp_url: str | None
 ) -> Outgoing:
     day, at = _when(row, tz)
-    text = texts.cancelled_by_clinic(
+    tx = tx_of(row)
+    text = tx.cancelled_by_clinic(
         number=_booking(row),
         day=day,
         time=at,
@@ -89,20 +99,21 @@ def cancelled_by_clinic(
         specialization=row.specialization,
         reason=row.cancel_reason,
     )
-    return Outgoing(text, keyboards.book_again(webapp_url))
+    return Outgoing(text, keyboards.book_again(tx, webapp_url))
 
 
 def moved(row: ClaimedNotification, *, tz: ZoneInfo, webapp_url: str | None) -> Outgoing:
     day, at = _when(row, tz)
     number = _booking(row)
-    text = texts.moved(
+    tx = tx_of(row)
+    text = tx.moved(
         number=number,
         day=day,
         time=at,
         doctor=full_name(row.last_name, row.first_name, row.middle_name),
         specialization=row.specialization,
     )
-    return Outgoing(text, keyboards.booking_actions(number, webapp_url))
+    return Outgoing(text, keyboards.booking_actions(tx, number, webapp_url))
 
 
 def renderers(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from clinic.errors import Forbidden
+from clinic.errors import Forbidden, msg
 from clinic.staff.models import Member
 from clinic.staff.service import Staff
 from clinic.web.auth import caller
@@ -22,12 +22,12 @@ def staff_middleware(staff: Staff) -> Middleware:
         if op is None:
             return await handler(request)  # no such route: the sub-app's 404 or 405
         if not op.roles:
-            raise Forbidden("This route admits no role")  # fail closed
+            raise Forbidden(msg("error.role"))  # fail closed
         member = await staff.member(caller(request).id)
         if member is None:
-            raise Forbidden("Только для сотрудников клиники")
+            raise Forbidden(msg("error.staff_only"))
         if member.role not in op.roles:
-            raise Forbidden("Это действие недоступно для вашей роли")
+            raise Forbidden(msg("error.role"))
         request[MEMBER] = member
         return await handler(request)
 

@@ -7,22 +7,23 @@ from collections.abc import Mapping
 from functools import partial
 from zoneinfo import ZoneInfo
 
-from clinic import texts
 from clinic.catalog.models import full_name
 from clinic.reminders.models import ClaimedNotification, Outgoing, Render
 from clinic.telegram import keyboards
+from clinic.texts import language, of
 
 HEADERS = {
-    "staff_new_booking": texts.STAFF_NEW,
-    "staff_cancelled": texts.STAFF_CANCELLED,
-    "staff_moved": texts.STAFF_MOVED,
+    "staff_new_booking": "staff.new",
+    "staff_cancelled": "staff.cancelled",
+    "staff_moved": "staff.moved",
 }
 
 
 def notice(row: ClaimedNotification, *, tz: ZoneInfo, webapp_url: str | None) -> Outgoing:
     local = row.starts_at.astimezone(tz)
     cancelled = row.kind == "staff_cancelled"
-    text = texts.staff_notice(
+    tx = of(language(row.language))
+    text = tx.staff_notice(
         HEADERS[row.kind],
         number=row.booking_id or 0,
         day=local.date(),
@@ -35,7 +36,7 @@ def notice(row: ClaimedNotification, *, tz: ZoneInfo, webapp_url: str | None) ->
         cancelled_by=row.cancelled_by if cancelled else None,
         reason=row.cancel_reason if cancelled else None,
     )
-    return Outgoing(text, keyboards.staff_day(webapp_url, f"{local:%Y-%m-%d}"))
+    return Outgoing(text, keyboards.staff_day(tx, webapp_url, f"{local:%Y-%m-%d}"))
 
 
 def renderers(tz: ZoneInfo, *, webapp_url: str | None) -> Mapping[str, Render]:

@@ -9,7 +9,7 @@ from typing import Any
 import orjson
 
 from clinic.db import Executor, constraint_errors
-from clinic.errors import ClinicError, ClosureExists, DoctorTaken, TimeOffOverlap
+from clinic.errors import ClinicError, ClosureExists, DoctorTaken, TimeOffOverlap, msg
 from clinic.sql import q
 from clinic.staff.models import (
     Action,
@@ -21,10 +21,10 @@ from clinic.staff.models import (
 )
 
 _CONSTRAINTS: dict[str, Callable[[], ClinicError]] = {
-    "staff_doctor_key": lambda: DoctorTaken("Этот врач уже привязан к другому сотруднику"),
-    "staff_doctor_fkey": lambda: DoctorTaken("Такого врача нет"),
-    "time_off_no_overlap": lambda: TimeOffOverlap("У врача уже есть выходные в эти дни"),
-    "closures_day_key": lambda: ClosureExists("В этот день клиника уже закрыта"),
+    "staff_doctor_key": lambda: DoctorTaken(msg("error.doctor_taken")),
+    "staff_doctor_fkey": lambda: DoctorTaken(msg("error.no_such_doctor")),
+    "time_off_no_overlap": lambda: TimeOffOverlap(msg("error.time_off_overlap")),
+    "closures_day_key": lambda: ClosureExists(msg("error.closure_exists")),
 }
 
 

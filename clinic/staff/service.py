@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import asyncpg
 from pydantic import BaseModel
 
-from clinic import db
+from clinic import db, texts
 from clinic.booking.models import BookingRow
 from clinic.booking.service import Bookings
 from clinic.catalog.models import full_name
@@ -27,6 +27,7 @@ from clinic.errors import (
     NotFound,
     UnknownPatient,
     Unprocessable,
+    msg,
 )
 from clinic.staff import export, repo
 from clinic.staff.models import (
@@ -51,8 +52,9 @@ from clinic.staff.models import (
 )
 
 CLINIC_DEFAULT = Bookings.default_hours()[1]  # Monday to Saturday alike
-TIME_OFF_REASON = "врач не принимает в этот день"
-CLOSURE_REASON = "клиника закрыта в этот день"
+# Stored in the clinic's language when staff give no reason; a patient reads it in theirs.
+TIME_OFF_REASON = texts.RU("staff.time_off_reason")
+CLOSURE_REASON = texts.RU("staff.closure_reason")
 MAX_EXPORT_DAYS = 366
 
 
@@ -184,8 +186,8 @@ class Staff:
             removed = await repo.delete_member(conn, telegram_id=telegram_id)
             if removed is None:
                 if telegram_id in self._admins:
-                    raise Conflict("Этот администратор задан в ADMIN_IDS: уберите его там")
-                raise NotFound("Такого сотрудника нет")
+                    raise Conflict(msg("error.configured_admin"))
+                raise NotFound(msg("error.not_found.member"))
             await self._record(conn, actor, "member.remove", f"staff:{telegram_id}", removed, None)
         return removed
 
@@ -196,7 +198,7 @@ class Staff:
         if member.role != "doctor":
             return doctor_id
         if doctor_id is not None and doctor_id != member.doctor_id:
-            raise Forbidden("Врач видит только своё расписание")
+            raise Forbidden(msg("error.doctor_own_only"))
         return member.doctor_id
 
     async def day(self, member: Member, day: date, *, doctor_id: int | None) -> DaySchedule:
@@ -211,7 +213,7 @@ class Staff:
             default_ends=CLINIC_DEFAULT[1],
         )
         if doctor_id is not None and not doctors:
-            raise NotFound(f"Врач {doctor_id} не найден")
+            raise NotFound(msg("error.not_found.doctor", id=doctor_id))
         time_off: dict[int, list[TimeOff]] = defaultdict(list)
         for off in await repo.day_time_off(pool, doctor_id=doctor_id, day=day):
             time_off[off.doctor_id].append(off)
@@ -245,7 +247,7 @@ class Staff:
             self._db.pool, telegram_id=request.telegram_id
         ):
             raise UnknownPatient(
-                "Этот пациент ещё не писал боту клиники: запишите его без Telegram",
+                msg("error.unknown_patient"),
                 field="telegram_id",
             )
 
@@ -274,8 +276,8 @@ class Staff:
             if not cancelled:
                 now = await self._bookings.booking_row(booking_id)
                 if now.status == "cancelled":
-                    raise BookingCancelled("Запись уже отменена")
-                raise BookingPast("Приём уже начался или прошёл: отметьте неявку")
+                    raise BookingCancelled(msg("error.already_cancelled"))
+                raise BookingPast(msg("error.started_no_show"))
             await self._record(
                 conn,
                 member.telegram_id,
@@ -309,7 +311,7 @@ class Staff:
     async def hours(self, doctor_id: int) -> WeeklyHours:
         own = await repo.doctor_own_hours(self._db.pool, doctor_id=doctor_id)
         if own is None:
-            raise NotFound(f"Врач {doctor_id} не найден")
+            raise NotFound(msg("error.not_found.doctor", id=doctor_id))
         return _weekly(doctor_id, own)
 
     async def set_hours(
@@ -319,12 +321,12 @@ class Staff:
         bookings already made are kept."""
         weekdays = [d.weekday for d in days]
         if len(set(weekdays)) != len(weekdays):
-            raise Unprocessable("Каждый день недели — не больше одного раза", field="body")
+            raise Unprocessable(msg("error.weekday_twice"), field="body")
         rows = [(d.weekday, time.fromisoformat(d.starts), time.fromisoformat(d.ends)) for d in days]
         async with self._db.transaction() as conn:
             own = await repo.doctor_own_hours(conn, doctor_id=doctor_id)
             if own is None:
-                raise NotFound(f"Врач {doctor_id} не найден")
+                raise NotFound(msg("error.not_found.doctor", id=doctor_id))
             await self._catalog.replace_hours(conn, doctor_id=doctor_id, hours=rows)
             before, after = _weekly(doctor_id, own), _weekly(doctor_id, rows)
             await self._record(
@@ -344,7 +346,7 @@ class Staff:
         `cancel_bookings`: then the clinic cancels them in the same transaction and their
         patients are told. A booking of those days racing with this waits, then fails."""
         if request.date_from < self.today():
-            raise Unprocessable("Выходные не могут начинаться в прошлом", field="date_from")
+            raise Unprocessable(msg("error.time_off_past"), field="date_from")
         doctor = await self._catalog.doctor(doctor_id)
         async with self._db.transaction() as conn:
             await repo.lock_days(
@@ -378,7 +380,7 @@ class Staff:
         async with self._db.transaction() as conn:
             removed = await repo.delete_time_off(conn, time_off_id=time_off_id)
             if removed is None:
-                raise NotFound("Таких выходных нет")
+                raise NotFound(msg("error.not_found.time_off"))
             await self._record(
                 conn,
                 member.telegram_id,
@@ -396,7 +398,7 @@ class Staff:
     async def add_closure(self, member: Member, request: ClosureRequest) -> Closure:
         """The whole clinic closed for a day: the same 409 / cancel rule as days off."""
         if request.date < self.today():
-            raise Unprocessable("Этот день уже прошёл", field="date")
+            raise Unprocessable(msg("error.day_passed"), field="date")
         async with self._db.transaction() as conn:
             await repo.lock_days(conn, doctor_id=None, first=request.date, last=request.date)
             cancelled = await self._clear_days(
@@ -422,7 +424,7 @@ class Staff:
         async with self._db.transaction() as conn:
             removed = await repo.delete_closure(conn, closure_id=closure_id)
             if removed is None:
-                raise NotFound("Такого закрытого дня нет")
+                raise NotFound(msg("error.not_found.closure"))
             await self._record(
                 conn, member.telegram_id, "closure.remove", f"closure:{closure_id}", removed, None
             )
@@ -450,7 +452,7 @@ class Staff:
         if not cancel:
             listed = [self._affected(row) for row in affected]
             raise BookingsAffected(
-                f"В эти дни есть записи: {len(listed)}. Отмените их или выберите другие дни",
+                msg("error.bookings_affected", count=len(listed)),
                 extra={"bookings": [b.model_dump(mode="json") for b in listed]},
             )
         return await self._bookings.cancel_for_clinic(
@@ -480,9 +482,9 @@ class Staff:
     async def export(self, first: date, last: date) -> bytes:
         """The bookings of the clinic's days [first, last] as CSV."""
         if first > last:
-            raise Unprocessable("from must not be after to", field="from")
+            raise Unprocessable(msg("error.from_after_to"), field="from")
         if (last - first).days > MAX_EXPORT_DAYS:
-            raise Unprocessable(f"at most {MAX_EXPORT_DAYS} days at once", field="to")
+            raise Unprocessable(msg("error.export_span", count=MAX_EXPORT_DAYS), field="to")
         starts, ends = self._bookings.day_bounds(first, last)
         rows = await repo.export_bookings(self._db.pool, starts=starts, ends=ends)
         return export.bookings_csv(rows, self.tz)

@@ -334,9 +334,15 @@ class BotApi:
         )
         return result
 
-    async def set_my_commands(self, commands: list[dict[str, str]]) -> bool:
-        """Set the command list, e.g. `[{"command": "start", "description": "..."}]`."""
-        return bool(await self.call("setMyCommands", {"commands": commands}))
+    async def set_my_commands(
+        self, commands: list[dict[str, str]], *, language_code: str | None = None
+    ) -> bool:
+        """Set the command list, e.g. `[{"command": "start", "description": "..."}]`, for
+        users of one language (two letters) or, without one, for everyone else."""
+        params: dict[str, Any] = {"commands": commands}
+        if language_code:
+            params["language_code"] = language_code
+        return bool(await self.call("setMyCommands", params))
 
     async def set_chat_menu_button(self, *, text: str, url: str) -> bool:
         """Make the default menu button open the Web App at `url` (HTTPS)."""

@@ -1,11 +1,11 @@
-"""Inline keyboards as pure functions of their inputs."""
+"""Inline keyboards as pure functions of their inputs, in the language of `tx`."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from clinic import texts
 from clinic.telegram.callbacks import Callback
+from clinic.texts import Texts
 
 Markup = dict[str, Any]
 
@@ -14,97 +14,95 @@ def _button(text: str, callback: Callback) -> dict[str, str]:
     return {"text": text, "callback_data": callback.pack()}
 
 
-def _book(webapp_url: str | None) -> list[dict[str, Any]]:
+def _book(tx: Texts, webapp_url: str | None) -> list[dict[str, Any]]:
     if not webapp_url:
         return []
-    return [{"text": texts.BTN_BOOK, "web_app": {"url": webapp_url}}]
+    return [{"text": tx("btn.book"), "web_app": {"url": webapp_url}}]
 
 
-def main_menu(webapp_url: str | None) -> Markup:
-    rows = [[_button(texts.BTN_MY_BOOKINGS, Callback("bookings"))]]
-    if book := _book(webapp_url):
+def main_menu(tx: Texts, webapp_url: str | None) -> Markup:
+    rows = [[_button(tx("btn.my_bookings"), Callback("bookings"))]]
+    if book := _book(tx, webapp_url):
         rows.append(book)
-    rows.append([_button(texts.BTN_ABOUT, Callback("about"))])
+    rows.append([_button(tx("btn.about"), Callback("about"))])
     return {"inline_keyboard": rows}
 
 
-def about(webapp_url: str | None) -> Markup:
-    row = [_button(texts.BTN_MENU, Callback("menu")), *_book(webapp_url)]
+def about(tx: Texts, webapp_url: str | None) -> Markup:
+    row = [_button(tx("btn.menu"), Callback("menu")), *_book(tx, webapp_url)]
     return {"inline_keyboard": [row]}
 
 
-def bookings_summary(count: int, webapp_url: str | None) -> Markup:
-    rows = [[_button(texts.BTN_LIST, Callback("list"))]] if count else []
-    if not count and (book := _book(webapp_url)):
+def bookings_summary(tx: Texts, count: int, webapp_url: str | None) -> Markup:
+    rows = [[_button(tx("btn.list"), Callback("list"))]] if count else []
+    if not count and (book := _book(tx, webapp_url)):
         rows.append(book)
-    rows.append([_button(texts.BTN_MENU, Callback("menu_new"))])
+    rows.append([_button(tx("btn.menu"), Callback("menu"))])
     return {"inline_keyboard": rows}
 
 
-def _reschedule(booking_id: int, webapp_url: str | None) -> list[dict[str, Any]]:
+def _reschedule(tx: Texts, booking_id: int, webapp_url: str | None) -> list[dict[str, Any]]:
     """Moving a booking happens in the MiniApp: its doctor's week, then confirm."""
     if not webapp_url:
         return []
     url = f"{webapp_url.rstrip('/')}/bookings/{booking_id}/reschedule"
-    return [{"text": texts.BTN_RESCHEDULE, "web_app": {"url": url}}]
+    return [{"text": tx("btn.reschedule"), "web_app": {"url": url}}]
 
 
-def booking_actions(booking_id: int, webapp_url: str | None = None) -> Markup:
+def booking_actions(tx: Texts, booking_id: int, webapp_url: str | None = None) -> Markup:
     """Under a booking's card, its confirmation and reminders: cancel, or move it."""
-    rows = [[_button(texts.BTN_CANCEL, Callback("cancel", booking_id))]]
-    if move := _reschedule(booking_id, webapp_url):
+    rows = [[_button(tx("btn.cancel"), Callback("cancel", booking_id))]]
+    if move := _reschedule(tx, booking_id, webapp_url):
         rows.append(move)
     return {"inline_keyboard": rows}
 
 
-def confirm_cancel(booking_id: int, *, from_reminder: bool = False) -> Markup:
+def confirm_cancel(tx: Texts, booking_id: int, *, from_reminder: bool = False) -> Markup:
     """Replaces the buttons of the message asked from (never its text): yes, or back."""
     keep = Callback("remind_keep" if from_reminder else "cancel_no", booking_id)
     return {
         "inline_keyboard": [
             [
-                _button(texts.BTN_CANCEL_YES, Callback("cancel_yes", booking_id)),
-                _button(texts.BTN_CANCEL_NO, keep),
+                _button(tx("btn.cancel_yes"), Callback("cancel_yes", booking_id)),
+                _button(tx("btn.cancel_no"), keep),
             ]
         ]
     }
 
 
-def back_to_menu() -> Markup:
-    return {"inline_keyboard": [[_button(texts.BTN_MENU, Callback("menu"))]]}
-
-
-def reminder(booking_id: int, webapp_url: str | None = None, *, ask_come: bool = False) -> Markup:
+def reminder(
+    tx: Texts, booking_id: int, webapp_url: str | None = None, *, ask_come: bool = False
+) -> Markup:
     """Under a reminder. The 24-hour one asks: "Приду" or "Отменить"."""
     if not ask_come:
-        return booking_actions(booking_id, webapp_url)
+        return booking_actions(tx, booking_id, webapp_url)
     rows = [
         [
-            _button(texts.BTN_COME, Callback("come", booking_id)),
-            _button(texts.BTN_CANCEL_SHORT, Callback("remind_cancel", booking_id)),
+            _button(tx("btn.come"), Callback("come", booking_id)),
+            _button(tx("btn.cancel_short"), Callback("remind_cancel", booking_id)),
         ]
     ]
-    if move := _reschedule(booking_id, webapp_url):
+    if move := _reschedule(tx, booking_id, webapp_url):
         rows.append(move)
     return {"inline_keyboard": rows}
 
 
-def offer(offer_id: int, time: str) -> Markup:
-    return {"inline_keyboard": [[_button(texts.btn_take(time), Callback("take", offer_id))]]}
+def offer(tx: Texts, offer_id: int, time: str) -> Markup:
+    return {"inline_keyboard": [[_button(tx("btn.take", time=time), Callback("take", offer_id))]]}
 
 
-def book_again(webapp_url: str | None) -> Markup:
+def book_again(tx: Texts, webapp_url: str | None) -> Markup:
     """Under a cancellation by the clinic: book another time, or the menu."""
     rows: list[list[dict[str, Any]]] = []
     if webapp_url:
-        rows.append([{"text": texts.BTN_BOOK_AGAIN, "web_app": {"url": webapp_url}}])
-    rows.append([_button(texts.BTN_MENU, Callback("menu_new"))])
+        rows.append([{"text": tx("btn.book_again"), "web_app": {"url": webapp_url}}])
+    rows.append([_button(tx("btn.menu"), Callback("menu_new"))])
     return {"inline_keyboard": rows}
 
 
-def staff_day(webapp_url: str | None, day: str) -> Markup | None:
+def staff_day(tx: Texts, webapp_url: str | None, day: str) -> Markup | None:
     """Under a staff notice: that day in the MiniApp's staff section."""
     if not webapp_url:
         return None
     url = f"{webapp_url.rstrip('/')}/staff?date={day}"
-    return {"inline_keyboard": [[{"text": texts.BTN_STAFF_DAY, "web_app": {"url": url}}]]}
+    return {"inline_keyboard": [[{"text": tx("btn.staff_day"), "web_app": {"url": url}}]]}

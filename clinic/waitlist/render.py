@@ -6,22 +6,23 @@ from collections.abc import Mapping
 from functools import partial
 from zoneinfo import ZoneInfo
 
-from clinic import texts
 from clinic.catalog.models import full_name
 from clinic.reminders.models import ClaimedNotification, Outgoing, Render
 from clinic.telegram import keyboards
+from clinic.texts import language, of
 
 
 def offer(row: ClaimedNotification, *, tz: ZoneInfo) -> Outgoing:
     local = row.starts_at.astimezone(tz)
     at = local.strftime("%H:%M")
-    text = texts.offer(
+    tx = of(language(row.language))
+    text = tx.offer(
         day=local.date(),
         time=at,
         doctor=full_name(row.last_name, row.first_name, row.middle_name),
         specialization=row.specialization,
     )
-    return Outgoing(text, keyboards.offer(row.id, at))
+    return Outgoing(text, keyboards.offer(tx, row.id, at))
 
 
 def renderers(tz: ZoneInfo) -> Mapping[str, Render]:

@@ -9,7 +9,7 @@ import asyncpg
 from clinic import db
 from clinic.booking.models import Booking, BookingRequest, BookingRow
 from clinic.booking.service import Bookings
-from clinic.errors import NotFound, OfferGone, Unprocessable, WaitlistFull
+from clinic.errors import NotFound, OfferGone, Unprocessable, WaitlistFull, msg
 from clinic.waitlist import repo
 from clinic.waitlist.models import WaitlistEntry, WaitlistRequest
 
@@ -32,11 +32,11 @@ class Waitlist:
         twice gives the same entry)."""
         day, today = request.date, self._today()
         if day < today:
-            raise Unprocessable("Этот день уже прошёл", field="date")
+            raise Unprocessable(msg("error.day_passed"), field="date")
         if day > self._bookings.last_bookable_day():
-            raise Unprocessable("Запись на этот день ещё не открыта", field="date")
+            raise Unprocessable(msg("error.waitlist_horizon"), field="date")
         if not await self._bookings.works_on(request.doctor_id, day):
-            raise Unprocessable("Врач не принимает в этот день", field="date")
+            raise Unprocessable(msg("error.doctor_off"), field="date")
         existing = await repo.active_entry(
             self._db.pool, user_id=user_id, doctor_id=request.doctor_id, day=day
         )
@@ -53,15 +53,13 @@ class Waitlist:
         if entry is not None:
             return entry, True
         if not room:
-            raise WaitlistFull(
-                f"Можно ждать не больше {self._max} дней сразу: уберите один из листа ожидания"
-            )
+            raise WaitlistFull(msg("error.waitlist_full", count=self._max))
         # Joined at the same moment by another request of the same patient.
         found = await repo.active_entry(
             self._db.pool, user_id=user_id, doctor_id=request.doctor_id, day=day
         )
         if found is None:
-            raise NotFound("Запись в листе ожидания не найдена")
+            raise NotFound(msg("error.not_found.waitlist"))
         return found, False
 
     async def entries(self, user_id: int) -> list[WaitlistEntry]:
@@ -69,7 +67,7 @@ class Waitlist:
 
     async def leave(self, user_id: int, entry_id: int) -> None:
         if not await repo.leave(self._db.pool, entry_id=entry_id, user_id=user_id):
-            raise NotFound("Запись в листе ожидания не найдена")
+            raise NotFound(msg("error.not_found.waitlist"))
 
     async def take(self, user_id: int, offer_id: int) -> Booking:
         """Books the slot an offer names for the patient it was sent to. The first tap
@@ -77,9 +75,9 @@ class Waitlist:
         waiting); the booking ends the entry, in its own transaction."""
         offer = await repo.get_offer(self._db.pool, offer_id=offer_id)
         if offer is None or offer.chat_id != user_id or offer.user_id != user_id:
-            raise NotFound("Предложение не найдено")
+            raise NotFound(msg("error.not_found.offer"))
         if offer.entry_status != "active" or offer.slot_at <= self._bookings.now():
-            raise OfferGone("Это предложение больше не действует")
+            raise OfferGone(msg("error.offer_gone"))
         local = offer.slot_at.astimezone(self._bookings.tz)
         request = BookingRequest.model_validate(
             {"doctor_id": offer.doctor_id, "date": f"{local:%Y-%m-%d}", "time": f"{local:%H:%M}"}

@@ -16,11 +16,11 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from clinic.clock import Clock
-from clinic.errors import InitDataMissing, WrongSecret
+from clinic.errors import InitDataMissing, WrongSecret, msg
 from clinic.telegram.models import TelegramUser
 from clinic.web import initdata
 from clinic.web.openapi import declared
-from clinic.web.problems import Handler, Middleware
+from clinic.web.problems import LANGUAGE, Handler, Middleware
 
 SCHEME = "tma"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name
@@ -42,12 +42,13 @@ def init_data_middleware(
         if op is not None and op.auth:
             scheme, _, value = request.headers.get("Authorization", "").partition(" ")
             if scheme.lower() != SCHEME or not value.strip():
-                raise InitDataMissing("Authorization: tma <initData> is required")
+                raise InitDataMissing(msg("error.init_data_missing"))
             user = initdata.verify(
                 value.strip(), bot_token=token, max_age=max_age, now=clock().timestamp()
             )
             await on_caller(user)
             request[CALLER] = user
+            request[LANGUAGE] = user.language_code or ""
         return await handler(request)
 
     return authenticate
@@ -69,7 +70,7 @@ def secret_token_middleware(expected: str) -> Middleware:
     async def check_secret(request: web.Request, handler: Handler) -> web.StreamResponse:
         given = request.headers.get(SECRET_HEADER, "").encode()
         if not hmac.compare_digest(given, secret):
-            raise WrongSecret("wrong or missing secret token")
+            raise WrongSecret(msg("error.wrong_secret"))
         return await handler(request)
 
     return check_secret

@@ -15,7 +15,7 @@ from urllib.parse import parse_qsl, urlencode
 import orjson
 from pydantic import ValidationError
 
-from clinic.errors import InitDataExpired, InitDataInvalid
+from clinic.errors import InitDataExpired, InitDataInvalid, msg
 from clinic.telegram.models import TelegramUser
 
 MAX_LENGTH = 8192
@@ -36,32 +36,47 @@ def _digest(fields: dict[str, str], bot_token: str) -> str:
     return hmac.new(_secret(bot_token), _check_string(fields), hashlib.sha256).hexdigest()
 
 
+def _invalid(reason: str) -> InitDataInvalid:
+    """Said to the caller as "reopen the app"; `reason` stays in the exception for logs."""
+    return InitDataInvalid(msg("error.init_data_invalid", reason=reason))
+
+
 def verify(
     init_data: str, *, bot_token: str, max_age: int, now: float | None = None
 ) -> TelegramUser:
     """The user of a genuine, fresh initData; InitDataInvalid or InitDataExpired otherwise."""
     if not init_data or len(init_data) > MAX_LENGTH:
-        raise InitDataInvalid("initData is empty or too long")
+        raise InitDataInvalid(
+            msg("error.init_data_invalid", reason="initData is empty or too long")
+        )
     try:
         pairs = parse_qsl(init_data, keep_blank_values=True, strict_parsing=True)
     except ValueError:
-        raise InitDataInvalid("initData is not a query string") from None
+        raise InitDataInvalid(
+            msg("error.init_data_invalid", reason="initData is not a query string")
+        ) from None
     fields = dict(pairs)
     if len(fields) != len(pairs):
-        raise InitDataInvalid("initData repeats a field")
+        raise _invalid("initData repeats a field")
     received = fields.pop("hash", "")
     if not hmac.compare_digest(received.encode(), _digest(fields, bot_token).encode()):
-        raise InitDataInvalid("initData signature does not match")
+        raise InitDataInvalid(
+            msg("error.init_data_invalid", reason="initData signature does not match")
+        )
     try:
         auth_date = int(fields["auth_date"])
         user = TelegramUser.model_validate(orjson.loads(fields["user"]))
     except (KeyError, ValueError, orjson.JSONDecodeError, ValidationError):
-        raise InitDataInvalid("initData lacks a valid user or auth_date") from None
+        raise InitDataInvalid(
+            msg("error.init_data_invalid", reason="initData lacks a valid user or auth_date")
+        ) from None
     now = time.time() if now is None else now
     if auth_date > now + CLOCK_SKEW:
-        raise InitDataInvalid("initData auth_date is in the future")
+        raise InitDataInvalid(
+            msg("error.init_data_invalid", reason="initData auth_date is in the future")
+        )
     if now - auth_date > max_age:
-        raise InitDataExpired("initData has expired; reopen the app from Telegram")
+        raise InitDataExpired(msg("error.init_data_expired"))
     return user
 
 

@@ -11,7 +11,7 @@ import orjson
 from aiohttp import web
 from pydantic import BaseModel, TypeAdapter
 
-from clinic.errors import MalformedBody, NotFound, Unprocessable
+from clinic.errors import MalformedBody, NotFound, Unprocessable, msg
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -30,19 +30,19 @@ def json_response(data: BaseModel | Sequence[BaseModel], *, status: int = 200) -
 
 async def _read_json(request: web.Request) -> object:
     if request.content_type != "application/json":
-        raise MalformedBody("Content-Type must be application/json")
+        raise MalformedBody(msg("error.content_type"))
     raw = await request.read()
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError:
-        raise MalformedBody("The body is not valid JSON") from None
+        raise MalformedBody(msg("error.not_json")) from None
 
 
 async def read_model(request: web.Request, model: type[M]) -> M:
     """The JSON body as `model`: 400 when it is not JSON, 422 when it does not fit."""
     data = await _read_json(request)
     if not isinstance(data, dict):
-        raise MalformedBody("The body must be a JSON object")
+        raise MalformedBody(msg("error.body_object"))
     return model.model_validate(data)
 
 
@@ -50,9 +50,9 @@ async def read_models(request: web.Request, model: type[M], *, max_items: int) -
     """The JSON body as a list of `model`: 400 when it is not a JSON array."""
     data = await _read_json(request)
     if not isinstance(data, list):
-        raise MalformedBody("The body must be a JSON array")
+        raise MalformedBody(msg("error.body_array"))
     if len(data) > max_items:
-        raise Unprocessable(f"at most {max_items} items", field="body")
+        raise Unprocessable(msg("error.too_many_items", count=max_items), field="body")
     return TypeAdapter(list[model]).validate_python(data)  # type: ignore[valid-type]
 
 
@@ -60,7 +60,7 @@ def path_id(request: web.Request, name: str = "id", *, limit: int = INT4_MAX) ->
     """A numeric id from the path; one too large to exist is simply not found."""
     raw = request.match_info[name]
     if not (raw.isascii() and raw.isdigit()) or len(raw) > len(str(limit)) or int(raw) > limit:
-        raise NotFound(f"{name} {raw[:20]} не найден")
+        raise NotFound(msg("error.not_found.path", name=name, value=raw[:20]))
     return int(raw)
 
 
@@ -69,7 +69,7 @@ def query_text(request: web.Request, name: str, *, max_length: int = 100) -> str
     if value is None:
         return None
     if len(value) > max_length or "\x00" in value:
-        raise Unprocessable(f"{name} must be at most {max_length} characters", field=name)
+        raise Unprocessable(msg("error.query_length", name=name, count=max_length), field=name)
     return value
 
 
@@ -79,7 +79,7 @@ def query_int(request: web.Request, name: str, *, limit: int = INT4_MAX) -> int 
     if not value:
         return None
     if not (value.isascii() and value.isdigit()) or len(value) > 19 or not 0 < int(value) <= limit:
-        raise Unprocessable(f"{name} must be a positive integer", field=name)
+        raise Unprocessable(msg("error.query_int", name=name), field=name)
     return int(value)
 
 
@@ -96,4 +96,4 @@ def query_date(request: web.Request, name: str) -> date | None:
             raise ValueError(value)
         return date.fromisoformat(value)
     except ValueError:
-        raise Unprocessable(f"{name} must be a date YYYY-MM-DD", field=name) from None
+        raise Unprocessable(msg("error.query_date", name=name), field=name) from None

@@ -13,6 +13,7 @@ from aiohttp.typedefs import Middleware as Middleware
 from pydantic import ValidationError
 
 from clinic.errors import ClinicError
+from clinic.texts import Lang, Texts, language, of
 
 log = logging.getLogger("clinic.web")
 
@@ -59,13 +60,61 @@ def problem(
     )
 
 
-def _validation_problem(exc: ValidationError) -> web.Response:
+# pydantic's error types, by what they mean to the person who sent the value.
+VALIDATION = {
+    "missing": "validation.missing",
+    "extra_forbidden": "validation.extra_forbidden",
+    "string_too_short": "validation.too_short",
+    "too_short": "validation.too_short",
+    "string_too_long": "validation.too_long",
+    "too_long": "validation.too_long",
+    "greater_than": "validation.range",
+    "greater_than_equal": "validation.range",
+    "less_than": "validation.range",
+    "less_than_equal": "validation.range",
+    "literal_error": "validation.choice",
+    "enum": "validation.choice",
+    "string_pattern_mismatch": "validation.format",
+    "date_from_datetime_parsing": "validation.format",
+    "date_parsing": "validation.format",
+    "time_parsing": "validation.format",
+}
+
+
+def _validation_message(err: Any, tx: Texts) -> str:
+    """pydantic's English message for English callers; a catalog text otherwise (a
+    value's own rule, raised by our validators, reads best as pydantic gives it)."""
+    kind = str(err["type"])
+    if tx.lang == "en" or kind == "value_error":
+        return str(err["msg"])
+    if kind.endswith(("_type", "_parsing")) and kind not in VALIDATION:
+        return tx("validation.type")
+    return tx(VALIDATION.get(kind, "validation.other"))
+
+
+def _validation_problem(exc: ValidationError, tx: Texts) -> web.Response:
     errors = [
-        {"field": ".".join(str(part) for part in err["loc"]) or "body", "message": err["msg"]}
+        {
+            "field": ".".join(str(part) for part in err["loc"]) or "body",
+            "message": _validation_message(err, tx),
+        }
         for err in exc.errors(include_url=False, include_input=False)
     ]
     detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
     return problem(422, "validation_error", "Invalid request", detail, errors=errors)
+
+
+# The caller's language, put on the request by /api's initData middleware.
+LANGUAGE = web.RequestKey("language", str)
+
+
+def language_of(request: web.Request) -> Lang:
+    """The caller's Telegram language when known, else the request's Accept-Language."""
+    known = request.get(LANGUAGE)
+    if known is not None:
+        return language(known)
+    first = request.headers.get("Accept-Language", "").split(",")[0]
+    return language(first.split(";")[0])
 
 
 def _http_problem(exc: web.HTTPException) -> web.Response:
@@ -80,10 +129,11 @@ async def problems_middleware(request: web.Request, handler: Handler) -> web.Str
     try:
         return await handler(request)
     except ClinicError as exc:
-        errors = [{"field": exc.field, "message": exc.detail}] if exc.field else None
-        return problem(exc.status, exc.code, exc.title, exc.detail, errors=errors, extra=exc.extra)
+        detail = of(language_of(request)).render(exc.detail)
+        errors = [{"field": exc.field, "message": detail}] if exc.field else None
+        return problem(exc.status, exc.code, exc.title, detail, errors=errors, extra=exc.extra)
     except ValidationError as exc:
-        return _validation_problem(exc)
+        return _validation_problem(exc, of(language_of(request)))
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
@@ -96,9 +146,10 @@ async def problems_middleware(request: web.Request, handler: Handler) -> web.Str
             503,
             "database_unavailable",
             "Service unavailable",
-            "База данных временно недоступна, повторите попытку",
+            of(language_of(request))("error.database"),
             headers={"Retry-After": "2"},
         )
     except Exception:
         log.exception("unhandled error", extra={"path": request.path})
-        return problem(500, "internal_error", "Internal error", "Внутренняя ошибка сервера")
+        detail = of(language_of(request))("error.internal")
+        return problem(500, "internal_error", "Internal error", detail)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from clinic.errors import NotBuilt
+from clinic.errors import NotBuilt, msg
 from clinic.web.openapi import operation
 from clinic.web.problems import Handler
 
@@ -50,7 +50,7 @@ def docs_routes(dist: Path) -> web.RouteTableDef:
     )
     async def api_docs(request: web.Request) -> web.StreamResponse:
         if not page.is_file():
-            raise NotBuilt("The API reference is not built: run `make miniapp`")
+            raise NotBuilt(msg("error.not_built"))
         return web.FileResponse(page, headers={"Cache-Control": "no-cache"})
 
     return table

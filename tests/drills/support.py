@@ -566,7 +566,10 @@ async def plan_due_notifications(
 def notification_of(text: str | None, ids: dict[tuple[int, str], int]) -> int | None:
     """The notification a reminder's text is about: its booking number and its kind."""
     text = text or ""
-    markers = {texts.CONFIRMATION_HEADER: "confirmation", texts.COME_QUESTION: "24h"}
+    markers = {
+        texts.RU("reminder.confirmation_header"): "confirmation",
+        texts.RU("reminder.come_question"): "24h",
+    }
     number = _NUMBER.search(text)
     kinds = [kind for marker, kind in markers.items() if marker in text]
     if number is None or len(kinds) != 1:

@@ -150,7 +150,7 @@ async def confirmations(fake: FakeProcess, http: aiohttp.ClientSession) -> dict[
     for sent in await fake.calls(http, "sendMessage"):
         text = sent["text"] or ""
         number = _NUMBER.search(text)
-        if texts.CONFIRMATION_HEADER in text and number:
+        if texts.RU("reminder.confirmation_header") in text and number:
             found.setdefault(int(number[1]), []).append(sent["at"])
     return found
 

@@ -328,7 +328,7 @@ async def test_a_replica_killed_during_a_webhook_burst(machine_db: str, tmp_path
             callers = range(CALLBACK_FIRST_USER, CALLBACK_FIRST_USER + CALLBACK_USERS)
             sent = await asyncio.gather(
                 *(
-                    fake.call(http, "sendMessage", chat_id=u, text=texts.greeting("Дрилл"))
+                    fake.call(http, "sendMessage", chat_id=u, text=texts.RU.greeting("Дрилл"))
                     for u in callers
                 )
             )

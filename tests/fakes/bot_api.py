@@ -272,7 +272,8 @@ class FakeBotApi:
         """Forget calls, messages, updates, webhook and every programmed fault."""
         self.calls: list[RecordedCall] = []
         self.webhook: dict[str, Any] | None = None  # the last setWebhook's parameters
-        self.commands: list[dict[str, str]] = []
+        self.commands: list[dict[str, str]] = []  # for every language with none of its own
+        self.commands_by_language: dict[str, list[dict[str, str]]] = {}
         self.menu_button: dict[str, Any] = {"type": "default"}
         self._sent: list[dict[str, Any]] = []
         self.documents: dict[tuple[int, int], bytes] = {}  # what sendDocument uploaded
@@ -533,10 +534,19 @@ class FakeBotApi:
                 raise _ApiFail(400, "Bad Request: BOT_COMMAND_INVALID")
             if not 1 <= len(str(command.get("description", ""))) <= 256:
                 raise _ApiFail(400, "Bad Request: BOT_COMMAND_DESCRIPTION_INVALID")
-        self.commands = commands
+        language = str(params.get("language_code") or "")
+        if language and not re.fullmatch(r"[a-z]{2}", language):
+            raise _ApiFail(400, "Bad Request: invalid language code specified")
+        if language:
+            self.commands_by_language[language] = commands
+        else:
+            self.commands = commands
         return True, None
 
     async def _get_my_commands(self, params: dict[str, Any]) -> tuple[Any, str | None]:
+        language = str(params.get("language_code") or "")
+        if language:
+            return self.commands_by_language.get(language, []), None
         return self.commands, None
 
     async def _set_chat_menu_button(self, params: dict[str, Any]) -> tuple[Any, str | None]:

@@ -1,0 +1,1 @@
+"""The message catalogs (ru.po, en.po), read by clinic/texts.py."""
