@@ -23,6 +23,9 @@ function detectHost(): boolean {
 /** initData from the launch parameters (`#tgWebAppData=...`), '' outside Telegram. */
 export const launchInitData: string = WebApp.initData || ''
 
+/** The Telegram user's language as their client reports it (`en`, `ru`, `de`...), if any. */
+export const launchLanguageCode: string | null = WebApp.initDataUnsafe?.user?.language_code ?? null
+
 /**
  * True when a Telegram client hosts the page, so that its native MainButton,
  * BackButton and popups are there. A page opened in a plain browser (even
