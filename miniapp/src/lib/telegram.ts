@@ -138,6 +138,21 @@ export function telegramConfirm(message: string): Promise<boolean> | null {
   return new Promise((resolve) => WebApp.showConfirm(message, (ok) => resolve(!!ok)))
 }
 
+/**
+ * Telegram's own download (Bot API 8.0): the client asks the user and saves the file.
+ * False when this client cannot (older, or not Telegram at all) or the URL is not https
+ * (Telegram refuses anything else): then the page offers a plain download link.
+ */
+export function telegramDownload(url: string, fileName: string): boolean {
+  if (!at('8.0') || new URL(url, window.location.href).protocol !== 'https:') return false
+  try {
+    WebApp.downloadFile({ url, file_name: fileName })
+    return true
+  } catch {
+    return false // a download popup already open, or a client that refused the request
+  }
+}
+
 /** Close the MiniApp (Telegram reopens it with fresh initData). */
 export function closeApp(): void {
   if (hasTelegramHost) WebApp.close()
