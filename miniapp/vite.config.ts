@@ -10,6 +10,13 @@ const apiTarget = process.env.CLINIC_API ?? 'http://127.0.0.1:8000'
 export default defineConfig({
   base: '/',
   plugins: [vue(), tailwindcss()],
+  // vue-i18n's build switches: the composition API only (its legacy API is left out of
+  // the bundle), <i18n-t> registered, no devtools hooks in production.
+  define: {
+    __VUE_I18N_LEGACY_API__: 'false',
+    __VUE_I18N_FULL_INSTALL__: 'true',
+    __INTLIFY_PROD_DEVTOOLS__: 'false',
+  },
   server: {
     proxy: {
       '/api': apiTarget,

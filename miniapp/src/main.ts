@@ -4,8 +4,11 @@ import './style.css'
 
 import { createApp } from 'vue'
 import App from './App.vue'
+import { i18n, setLanguage } from './lib/i18n'
 import { router } from './router'
+import { startLanguage } from './lib/session'
 import { startTelegram } from './lib/telegram'
 
 startTelegram()
-createApp(App).use(router).mount('#app')
+setLanguage(startLanguage()) // before the first render: no screen switches language under the user
+createApp(App).use(i18n).use(router).mount('#app')

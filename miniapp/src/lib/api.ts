@@ -1,5 +1,7 @@
 // A thin fetch wrapper: JSON in and out, `Authorization: tma <initData>` on
-// every call once the session knows it, problem+json turned into ApiError.
+// every call once the session knows it, `Accept-Language` the page's language (the
+// server words its problem details by it), problem+json turned into ApiError.
+import { language, t } from './i18n'
 import type {
   AffectedBooking,
   Attendance,
@@ -52,7 +54,10 @@ export class ApiError extends Error {
 }
 
 async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
-  const headers: Record<string, string> = { Accept: 'application/json' }
+  const headers: Record<string, string> = {
+    Accept: 'application/json',
+    'Accept-Language': language(),
+  }
   if (authorization) headers.Authorization = authorization
   if (body !== undefined) headers['Content-Type'] = 'application/json'
 
@@ -65,7 +70,7 @@ async function request<T>(method: string, path: string, body?: unknown): Promise
       cache: 'no-store',
     })
   } catch {
-    throw new ApiError(0, {}, 'Нет связи с сервером. Проверьте интернет и попробуйте ещё раз.')
+    throw new ApiError(0, {}, t('errors.network'))
   }
 
   if (response.ok) {
@@ -80,7 +85,7 @@ async function request<T>(method: string, path: string, body?: unknown): Promise
   } catch {
     // not JSON (a proxy's error page): keep the generic message
   }
-  throw new ApiError(response.status, problem, `Ошибка сервера (${response.status}). Попробуйте ещё раз.`)
+  throw new ApiError(response.status, problem, t('errors.server', { status: response.status }))
 }
 
 export const api = {

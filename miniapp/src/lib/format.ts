@@ -1,32 +1,7 @@
-// Russian plurals and dates.
-
-/** plural(5, ['врач', 'врача', 'врачей']) -> 'врачей' (forms for 1, 2..4, 5..20). */
-export function plural(n: number, forms: readonly [string, string, string]): string {
-  const abs = Math.abs(Math.trunc(n))
-  const lastTwo = abs % 100
-  const last = abs % 10
-  if (lastTwo >= 11 && lastTwo <= 14) return forms[2]
-  if (last === 1) return forms[0]
-  if (last >= 2 && last <= 4) return forms[1]
-  return forms[2]
-}
-
-export const countWith = (n: number, forms: readonly [string, string, string]): string =>
-  `${n} ${plural(n, forms)}`
-
-export const DOCTORS = ['врач', 'врача', 'врачей'] as const
-export const YEARS = ['год', 'года', 'лет'] as const
-export const FREE_WINDOWS = ['свободное окно', 'свободных окна', 'свободных окон'] as const
-
-/** 'Стаж 15 лет', 'Стаж 21 год'; a doctor in the first year: 'Стаж менее года'. */
-export function experience(years: number): string {
-  return years < 1 ? 'Стаж менее года' : `Стаж ${countWith(years, YEARS)}`
-}
-
-const MONTHS_GENITIVE = [
-  'января', 'февраля', 'марта', 'апреля', 'мая', 'июня',
-  'июля', 'августа', 'сентября', 'октября', 'ноября', 'декабря',
-] as const
+// Dates and times as the patient reads them, in the page's language (Intl), and the
+// few pieces of arithmetic on ISO dates the screens need. Dates are 'YYYY-MM-DD' on the
+// clinic's calendar and carry no time zone: they are formatted as UTC days.
+import { dateFormat, t } from './i18n'
 
 interface YMD {
   y: number
@@ -42,30 +17,43 @@ export function parseDate(iso: string): YMD {
 
 const two = (n: number): string => String(n).padStart(2, '0')
 
-/** '2026-11-30' -> '30.11' */
-export function ddmm(iso: string): string {
-  const { m, d } = parseDate(iso)
-  return `${two(d)}.${two(m)}`
-}
-
-/** '2026-11-30' -> '30.11.2026' */
-export function ddmmyyyy(iso: string): string {
+const asDate = (iso: string): Date => {
   const { y, m, d } = parseDate(iso)
-  return `${two(d)}.${two(m)}.${y}`
+  return new Date(Date.UTC(y, m - 1, d))
 }
 
-/** '2026-11-30' -> '30 ноября' */
+/** The first letter upper-cased: a Russian weekday that starts a line (Intl writes it in lower case). */
+const capitalized = (text: string): string => text.charAt(0).toUpperCase() + text.slice(1)
+
+/** '2026-11-30' -> '30.11' (ru), '30/11' (en) */
+export function ddmm(iso: string): string {
+  return dateFormat({ day: '2-digit', month: '2-digit' }).format(asDate(iso))
+}
+
+/** '2026-11-30' -> '30.11.2026' (ru), '30/11/2026' (en) */
+export function ddmmyyyy(iso: string): string {
+  return dateFormat({ day: '2-digit', month: '2-digit', year: 'numeric' }).format(asDate(iso))
+}
+
+/** '2026-11-30' -> '30 November' (in Russian the month in the genitive) */
 export function dayMonth(iso: string): string {
-  const { m, d } = parseDate(iso)
-  return `${d} ${MONTHS_GENITIVE[m - 1]}`
+  return dateFormat({ day: 'numeric', month: 'long' }).format(asDate(iso))
 }
 
-/** Week label: '30 ноября – 5 декабря' or '7–12 декабря'. */
+/**
+ * A week: '7 – 12 December', '30 November – 5 December'; across New Year no years are
+ * named ('28 December – 2 January'), as Intl's own range would.
+ */
 export function rangeLabel(firstIso: string, lastIso: string): string {
-  const a = parseDate(firstIso)
-  const b = parseDate(lastIso)
-  if (a.m === b.m && a.y === b.y) return `${a.d}–${b.d} ${MONTHS_GENITIVE[b.m - 1]}`
-  return `${dayMonth(firstIso)} – ${dayMonth(lastIso)}`
+  if (parseDate(firstIso).y !== parseDate(lastIso).y) {
+    return `${dayMonth(firstIso)} – ${dayMonth(lastIso)}`
+  }
+  return dateFormat({ day: 'numeric', month: 'long' }).formatRange(asDate(firstIso), asDate(lastIso))
+}
+
+/** '21 years of experience'; a doctor in the first year has less than one. */
+export function experience(years: number): string {
+  return years < 1 ? t('doctors.experienceUnderYear') : t('plural.experience', years)
 }
 
 /** '09:00:00' or '09:00' -> '09:00' */
@@ -83,29 +71,47 @@ export function clinicOffsetMinutes(date: string, time: string, startsAt: string
   return Math.round((wall - Date.parse(startsAt)) / 60000)
 }
 
-/** An absolute instant shown on the clinic's wall clock: '29.11.2026 в 09:00'. */
+/** An absolute instant on the clinic's wall clock: '29/11/2026 at 09:00'. */
 export function clinicDateTime(instant: string, offsetMinutes: number): string {
   const shifted = new Date(Date.parse(instant) + offsetMinutes * 60000)
-  const date = `${two(shifted.getUTCDate())}.${two(shifted.getUTCMonth() + 1)}.${shifted.getUTCFullYear()}`
-  return `${date} в ${two(shifted.getUTCHours())}:${two(shifted.getUTCMinutes())}`
+  const date = dateFormat({ day: '2-digit', month: '2-digit', year: 'numeric' }).format(shifted)
+  return t('common.dateAtTime', {
+    date,
+    time: `${two(shifted.getUTCHours())}:${two(shifted.getUTCMinutes())}`,
+  })
 }
 
-export const REMINDER_LABELS: Record<string, string> = {
-  confirmation: 'Подтверждение записи',
-  '24h': 'За 24 часа до приёма',
-  '6h': 'За 6 часов до приёма',
-  '30m': 'За 30 минут до приёма',
+/** A booking's day and time: '03/12/2026 at 12:00' (Russian: dots and its own 'at'). */
+export function dateAtTime(iso: string, time: string): string {
+  return t('common.dateAtTime', { date: ddmmyyyy(iso), time: hhmm(time) })
 }
 
-const WEEKDAYS = ['воскресенье', 'понедельник', 'вторник', 'среда', 'четверг', 'пятница', 'суббота']
+/** The same, short: '03/12 at 12:00'. */
+export function dayAtTime(iso: string, time: string): string {
+  return t('common.dateAtTime', { date: ddmm(iso), time: hhmm(time) })
+}
 
-/** '2026-11-30' -> 'понедельник' */
+/** '2026-11-30' -> 'Monday' (inside a line: lower case in Russian) */
 export function weekdayOf(iso: string): string {
-  const { y, m, d } = parseDate(iso)
-  return WEEKDAYS[new Date(Date.UTC(y, m - 1, d)).getUTCDay()]
+  return dateFormat({ weekday: 'long' }).format(asDate(iso))
 }
 
-/** Initials for a photo placeholder: 'Иванова Анна Сергеевна' -> 'ИА'. */
+/** '2026-11-30' -> 'Monday' (at the start of a line: capitalized in Russian too) */
+export function weekdayName(iso: string): string {
+  return capitalized(weekdayOf(iso))
+}
+
+/** '2026-12-03' -> 'Thu': a week strip's column. */
+export function weekdayShort(iso: string): string {
+  return dateFormat({ weekday: 'short' }).format(asDate(iso))
+}
+
+/** Monday 1 ... Saturday 6 -> 'Monday' ... 'Saturday' (the hours of a week). */
+export function isoWeekdayName(weekday: number): string {
+  return weekdayName(addDays('2024-01-01', weekday - 1)) // 1 January 2024 was a Monday
+}
+
+/** Initials for a photo placeholder: 'Ivanova Anna Sergeevna' -> 'IA'. */
 export function initials(fullName: string): string {
   return fullName
     .split(/\s+/)
@@ -115,23 +121,14 @@ export function initials(fullName: string): string {
     .join('')
 }
 
-const WEEKDAYS_SHORT = ['Вс', 'Пн', 'Вт', 'Ср', 'Чт', 'Пт', 'Сб']
-
-/** ISO weekday 1..7 of a date: 1 Monday ... 7 Sunday. */
-export function isoWeekday(iso: string): number {
-  const { y, m, d } = parseDate(iso)
-  return new Date(Date.UTC(y, m - 1, d)).getUTCDay() || 7
-}
-
-/** '2026-12-02' -> 'Ср, 2 декабря' */
+/** '2026-12-02' -> 'Wed 2 December' */
 export function shortDayMonth(iso: string): string {
-  return `${WEEKDAYS_SHORT[isoWeekday(iso) % 7]}, ${dayMonth(iso)}`
+  return capitalized(dateFormat({ weekday: 'short', day: 'numeric', month: 'long' }).format(asDate(iso)))
 }
 
-/** '2026-12-02' -> 'Среда, 2 декабря' */
+/** '2026-12-02' -> 'Wednesday 2 December' */
 export function longDayMonth(iso: string): string {
-  const name = weekdayOf(iso)
-  return `${name[0].toUpperCase()}${name.slice(1)}, ${dayMonth(iso)}`
+  return capitalized(dateFormat({ weekday: 'long', day: 'numeric', month: 'long' }).format(asDate(iso)))
 }
 
 /** '2026-12-31' + 1 -> '2027-01-01'; no time zones involved. */
@@ -148,6 +145,3 @@ export function dateRange(first: string, last: string): string {
   const b = parseDate(last)
   return a.y === b.y ? `${ddmm(first)}–${ddmmyyyy(last)}` : `${ddmmyyyy(first)}–${ddmmyyyy(last)}`
 }
-
-export const BOOKINGS = ['запись', 'записи', 'записей'] as const
-export const WEEKDAY_NAMES = ['Понедельник', 'Вторник', 'Среда', 'Четверг', 'Пятница', 'Суббота'] as const

@@ -2,7 +2,8 @@
 // plain browser, the demo identity the server hands out in demo mode.
 import { reactive } from 'vue'
 import { api, ApiError, setInitData } from './api'
-import { launchInitData } from './telegram'
+import { browserChoice, languageOf, setLanguage, type Language } from './i18n'
+import { launchInitData, launchLanguageCode } from './telegram'
 
 export type SessionStatus = 'pending' | 'ready' | 'outside' | 'error'
 
@@ -11,6 +12,14 @@ export const session = reactive({
   demo: false,
   error: null as ApiError | null,
 })
+
+/**
+ * The language to speak before anything is asked: the Telegram user's own (from the
+ * launch parameters), else a plain browser's `?lang=` (kept for the tab), else Russian.
+ */
+export function startLanguage(): Language {
+  return launchInitData ? languageOf(launchLanguageCode) : (browserChoice() ?? 'ru')
+}
 
 export async function startSession(): Promise<void> {
   session.error = null
@@ -21,7 +30,8 @@ export async function startSession(): Promise<void> {
     setInitData(launchInitData)
     session.demo = false
     try {
-      await api.me()
+      const me = await api.me()
+      setLanguage(languageOf(me.language_code)) // the server's reading of the same initData
       session.status = 'ready'
     } catch (e) {
       session.error = e instanceof ApiError ? e : new ApiError(0, {}, String(e))

@@ -1,8 +1,9 @@
 // Whether the caller is the clinic's staff (GET /api/staff/me), and the doctors the
-// staff screens choose from. Asked once per session; the "Для персонала" section is
-// shown only when the answer is a staff member.
+// staff screens choose from. Asked once per session; the staff section (app.staff in
+// the catalogs) is shown only when the answer is a staff member.
 import { computed, reactive } from 'vue'
 import { ApiError, staffApi } from './api'
+import { t } from './i18n'
 import type { DaySchedule, Role, StaffMember } from './types'
 
 export type StaffStatus = 'unknown' | 'loading' | 'staff' | 'none' | 'error'
@@ -42,10 +43,16 @@ export function loadStaff(): Promise<void> {
 export const atDesk = computed(() => staff.member?.role === 'admin' || staff.member?.role === 'reception')
 export const isAdmin = computed(() => staff.member?.role === 'admin')
 
-export const ROLE_NAMES: Record<Role, string> = {
-  admin: 'Администратор',
-  reception: 'Регистратура',
-  doctor: 'Врач',
+/** The role as the staff screens name it. */
+export function roleName(role: Role): string {
+  switch (role) {
+    case 'admin':
+      return t('staff.roles.admin')
+    case 'reception':
+      return t('staff.roles.reception')
+    case 'doctor':
+      return t('staff.roles.doctor')
+  }
 }
 
 export interface StaffDoctor {
@@ -91,7 +98,7 @@ export function staffDoctors(): Promise<StaffDoctor[]> {
   return doctors
 }
 
-/** 'Волков Игорь Петрович' -> 'Волков И. П.' */
+/** 'Volkov Igor Petrovich' -> 'Volkov I. P.' */
 export function shortName(fullName: string): string {
   const [last, ...rest] = fullName.split(/\s+/).filter(Boolean)
   return [last, ...rest.map((part) => `${part[0]}.`)].join(' ')

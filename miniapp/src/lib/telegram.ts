@@ -23,6 +23,9 @@ function detectHost(): boolean {
 /** initData from the launch parameters (`#tgWebAppData=...`), '' outside Telegram. */
 export const launchInitData: string = WebApp.initData || ''
 
+/** The Telegram user's language as their client reports it (`en`, `ru`, `de`...), if any. */
+export const launchLanguageCode: string | null = WebApp.initDataUnsafe?.user?.language_code ?? null
+
 /**
  * True when a Telegram client hosts the page, so that its native MainButton,
  * BackButton and popups are there. A page opened in a plain browser (even
@@ -133,6 +136,21 @@ export function releaseMainButton(): void {
 export function telegramConfirm(message: string): Promise<boolean> | null {
   if (!at('6.2')) return null
   return new Promise((resolve) => WebApp.showConfirm(message, (ok) => resolve(!!ok)))
+}
+
+/**
+ * Telegram's own download (Bot API 8.0): the client asks the user and saves the file.
+ * False when this client cannot (older, or not Telegram at all) or the URL is not https
+ * (Telegram refuses anything else): then the page offers a plain download link.
+ */
+export function telegramDownload(url: string, fileName: string): boolean {
+  if (!at('8.0') || new URL(url, window.location.href).protocol !== 'https:') return false
+  try {
+    WebApp.downloadFile({ url, file_name: fileName })
+    return true
+  } catch {
+    return false // a download popup already open, or a client that refused the request
+  }
 }
 
 /** Close the MiniApp (Telegram reopens it with fresh initData). */

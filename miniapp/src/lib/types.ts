@@ -80,6 +80,8 @@ export interface Booking {
   patient_confirmed?: boolean
   /** Grows with each move or cancellation. */
   revision?: number
+  /** The booking as .ics by a signed relative link that needs no Authorization (absent on older answers). */
+  calendar_url?: string | null
   doctor: BookingDoctor
   reminders?: Reminder[]
 }
