@@ -95,12 +95,12 @@ class Texts:
     # --- dates ---------------------------------------------------------------------
 
     def full_date(self, day: date) -> str:
-        """03.12.2026 / Dec 3, 2026."""
-        return format_date(day, "dd.MM.yyyy" if self.lang == "ru" else "MMM d, yyyy", self.lang)
+        """03.12.2026 / 3 Dec 2026 (day first in both, as the MiniApp shows dates)."""
+        return format_date(day, "dd.MM.yyyy" if self.lang == "ru" else "d MMM yyyy", self.lang)
 
     def day_month(self, day: date) -> str:
-        """03.12 / Dec 3."""
-        return format_date(day, "dd.MM" if self.lang == "ru" else "MMM d", self.lang)
+        """03.12 / 3 Dec."""
+        return format_date(day, "dd.MM" if self.lang == "ru" else "d MMM", self.lang)
 
     def weekday(self, day: date) -> str:
         """Понедельник / Monday."""

@@ -111,7 +111,7 @@ def test_dates_and_day_names_are_in_the_language() -> None:
         "Чт",
     )
     assert (texts.EN.full_date(day), texts.EN.weekday(day), texts.EN.weekday_short(day)) == (
-        "Dec 3, 2026",
+        "3 Dec 2026",
         "Thursday",
         "Thu",
     )
