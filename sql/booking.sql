@@ -30,25 +30,54 @@ SELECT
 FROM doctors AS d
 WHERE d.id = $1::int;
 
--- name: insert_booking
--- Books a slot, in one statement that says why when it does not: `open` false when the
--- doctor is off or the clinic closed that day ($5, the clinic's date), `room` false when
--- the patient already holds $10 upcoming bookings (NULL: no cap); booking columns NULL
--- then. Raises on bookings_doctor_no_overlap (the slot is taken) or
--- bookings_patient_no_overlap (the patient is booked elsewhere at that time).
+-- name: book
+-- Books a slot in one statement, so in one round trip, and says why when it does not:
+-- `found` false for no such doctor; `in_hours` false when the start ($12, clinic time, a
+-- $11 ISO weekday) is outside the doctor's hours that day (`opens`-`closes`: their own
+-- week, or with no rows of their own the clinic's default $13-$14; NULL: not working
+-- that weekday); `open` false when the doctor is off or the clinic closed that day ($5);
+-- `room` false when the patient already holds $10 upcoming bookings (NULL: no cap).
+-- Booking columns are NULL then and nothing is written. Raises on
+-- bookings_doctor_no_overlap (the slot is taken) or bookings_patient_no_overlap (the
+-- patient is booked elsewhere at that time): the exclusion constraints decide.
 -- Contenders for one doctor's slot queue on a transaction-scoped advisory lock before
 -- inserting (the exclusion check alone lets two inserters deadlock; queued, each later
 -- one finds the committed row and fails at once). booking_day_open then takes the day's
 -- schedule locks shared and looks at days off and closures with a fresh snapshot, so a
 -- time off or a closure of that day cannot commit beside this; patient_may_book queues
--- on the patient's lock and counts their upcoming bookings the same way.
+-- on the patient's lock and counts their upcoming bookings the same way. With the row
+-- come its messages: a Telegram patient's confirmation and reminders ($15 kinds due at
+-- $16, see plan_messages), the staff's notices (tell_staff: $17 admin ids, not $18),
+-- and the dispatchers' wake-up ($19) at commit.
 -- $1 doctor_id int, $2 user_id bigint (NULL: a staff booking of a patient without
 -- Telegram), $3 starts_at timestamptz, $4 ends_at timestamptz, $5 day date,
 -- $6 source text, $7 patient_name text, $8 phone text, $9 now timestamptz,
--- $10 max_upcoming int (NULL: no cap)
-WITH queued AS (
+-- $10 max_upcoming int (NULL: no cap), $11 weekday int, $12 at time,
+-- $13 default_opens time, $14 default_closes time, $15 kinds text[],
+-- $16 due_ats timestamptz[], $17 admin_ids bigint[], $18 actor bigint, $19 channel text
+WITH doctor AS (
+    SELECT d.id,
+           CASE WHEN own.doctor_id IS NOT NULL THEN own.starts
+                WHEN NOT EXISTS (SELECT 1 FROM doctor_hours AS h WHERE h.doctor_id = d.id)
+                    THEN $13::time END AS opens,
+           CASE WHEN own.doctor_id IS NOT NULL THEN own.ends
+                WHEN NOT EXISTS (SELECT 1 FROM doctor_hours AS h WHERE h.doctor_id = d.id)
+                    THEN $14::time END AS closes
+    FROM doctors AS d
+    LEFT JOIN doctor_hours AS own ON own.doctor_id = d.id AND own.weekday = $11::int
+    WHERE d.id = $1::int
+),
+slot AS (
+    SELECT d.opens, d.closes,
+           coalesce($12::time >= d.opens AND d.closes - $12::time >= interval '30 minutes',
+                    false) AS in_hours
+    FROM doctor AS d
+),
+queued AS (
     SELECT pg_advisory_xact_lock(hashtextextended(
                'booking:doctor:' || $1::int || ':' || extract(epoch FROM $3::timestamptz), 0))
+    FROM slot AS s
+    WHERE s.in_hours
 ),
 checks AS (
     SELECT booking_day_open($1::int, $5::date) AS open,
@@ -61,12 +90,29 @@ b AS (
     FROM checks
     WHERE checks.open AND checks.room
     RETURNING *
+),
+planned AS (
+    SELECT p.kind, p.due_at, p.status
+    FROM b, plan_messages(b.id, b.user_id, $15::text[], $16::timestamptz[], true) AS p
+    WHERE b.user_id IS NOT NULL
+),
+told AS (
+    SELECT tell_staff(b.id, b.doctor_id, 'staff_new_booking', $17::bigint[], $18::bigint) AS n,
+           pg_notify($19::text, '') AS woken
+    FROM b
 )
 -- The card's doctor columns, as booking_cards has them (a statement cannot read its own
--- insert through the view).
-SELECT c.open, c.room, b.*, d.last_name, d.first_name, d.middle_name, d.title,
-       d.specialization, d.photo
-FROM checks AS c
+-- insert through the view), and the messages planned, in due order.
+SELECT EXISTS (SELECT 1 FROM doctor) AS found, s.opens, s.closes,
+       coalesce(s.in_hours, false) AS in_hours, coalesce(c.open, true) AS open,
+       coalesce(c.room, true) AS room,
+       b.*, d.last_name, d.first_name, d.middle_name, d.title, d.specialization, d.photo,
+       ARRAY(SELECT p.kind FROM planned AS p ORDER BY p.due_at) AS planned_kinds,
+       ARRAY(SELECT p.due_at FROM planned AS p ORDER BY p.due_at) AS planned_due_ats,
+       (SELECT count(*) FROM told) AS told
+FROM (VALUES (1)) AS one (x)
+LEFT JOIN slot AS s ON true
+LEFT JOIN checks AS c ON true
 LEFT JOIN b ON true
 LEFT JOIN doctor_cards AS d ON d.id = b.doctor_id;
 
@@ -77,7 +123,7 @@ LEFT JOIN doctor_cards AS d ON d.id = b.doctor_id;
 -- exclusion constraints raise and nothing changes. `open` false when the new day is off
 -- or closed, `found` false when there is no such booking to move (booking columns NULL
 -- then). Queues on the new slot's lock, the day's schedule locks and the patient's lock,
--- as insert_booking does (no cap: the patient holds as many bookings as before).
+-- as `book` does (no cap: the patient holds as many bookings as before).
 -- $1 booking_id bigint, $2 user_id bigint, $3 doctor_id int (the booking's),
 -- $4 starts_at timestamptz, $5 ends_at timestamptz, $6 day date, $7 now timestamptz,
 -- $8 cutoff interval

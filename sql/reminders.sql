@@ -3,25 +3,12 @@
 -- holder of the lease (same id, status 'sending' and leased_until) may settle a row.
 
 -- name: plan
--- Plans a booking's messages: the confirmation (due now; left out with $6 false, as after
--- a move, which sends its own notice) and the reminders the app worked out ($3 kinds, $4
--- due times: 24 h, 6 h and 30 min before, moved out of quiet hours), those still ahead of
--- the database clock; wakes the dispatchers at commit.
+-- Plans a booking's messages (plan_messages: the confirmation unless $6 is false, and the
+-- reminders $3 due at $4 still ahead) and wakes the dispatchers at commit.
 -- $1 booking_id bigint, $2 chat_id bigint, $3 kinds text[], $4 due_ats timestamptz[],
 -- $5 channel text, $6 with_confirmation boolean
-WITH planned AS (
-    INSERT INTO notifications (booking_id, chat_id, kind, due_at)
-    SELECT $1::bigint, $2::bigint, k.kind, k.due_at
-    FROM (SELECT 'confirmation'::text AS kind, now() AS due_at
-          WHERE $6::boolean
-          UNION ALL
-          SELECT r.kind, r.due_at
-          FROM unnest($3::text[], $4::timestamptz[]) AS r (kind, due_at)
-          WHERE r.due_at > now()) AS k
-    RETURNING kind, due_at, status
-)
 SELECT p.kind, p.due_at, p.status, pg_notify($5::text, '') AS woken
-FROM planned AS p
+FROM plan_messages($1::bigint, $2::bigint, $3::text[], $4::timestamptz[], $6::boolean) AS p
 ORDER BY p.due_at;
 
 -- name: notify
@@ -75,33 +62,13 @@ SELECT count(*)::int AS offered, pg_notify($6::text, '') AS woken
 FROM offered;
 
 -- name: notify_staff
--- Tells the staff with notices on of a booking's event ($3: staff_new_booking,
--- staff_cancelled or staff_moved), due now: the doctor themselves, reception and admins
--- (the ADMIN_IDS, $4, are admins with or without a row); never the staff member who did
--- it ($5). Wakes the dispatchers; returns how many were planned.
+-- Tells the staff of a booking's event ($3: staff_new_booking, staff_cancelled or
+-- staff_moved) through tell_staff: the doctor, reception and admins ($4, the ADMIN_IDS),
+-- never $5. Wakes the dispatchers; returns how many were planned.
 -- $1 booking_id bigint, $2 doctor_id int, $3 kind text, $4 admin_ids bigint[],
 -- $5 except_chat bigint, $6 channel text
-WITH members AS (
-    SELECT s.telegram_id, s.notify,
-           CASE WHEN s.telegram_id = ANY ($4::bigint[]) THEN 'admin' ELSE s.role END AS role,
-           s.doctor_id
-    FROM staff AS s
-    UNION ALL
-    SELECT a.id, true, 'admin', NULL
-    FROM unnest($4::bigint[]) AS a (id)
-    WHERE NOT EXISTS (SELECT 1 FROM staff AS s WHERE s.telegram_id = a.id)
-),
-planned AS (
-    INSERT INTO notifications (booking_id, chat_id, kind, due_at)
-    SELECT $1::bigint, m.telegram_id, $3::text, now()
-    FROM members AS m
-    WHERE m.notify AND (m.role IN ('admin', 'reception') OR m.doctor_id = $2::int)
-      AND m.telegram_id IS DISTINCT FROM $5::bigint
-    ON CONFLICT (booking_id, kind, chat_id) WHERE status = 'pending' DO NOTHING
-    RETURNING 1
-)
-SELECT count(*)::int AS planned, pg_notify($6::text, '') AS woken
-FROM planned;
+SELECT tell_staff($1::bigint, $2::int, $3::text, $4::bigint[], $5::bigint) AS planned,
+       pg_notify($6::text, '') AS woken;
 
 -- name: record_card
 -- The bot sent a message about a booking with its buttons (a card of "my bookings").

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any, NamedTuple
 
 import asyncpg
@@ -11,6 +11,7 @@ import asyncpg
 from clinic.booking.models import BookingRow, DoctorWeek
 from clinic.db import Executor, constraint_errors
 from clinic.errors import ClinicError, PatientBusy, SlotTaken, msg
+from clinic.reminders.models import Reminder
 from clinic.sql import q
 
 _BOOKING_CONSTRAINTS: dict[str, Callable[[], ClinicError]] = {
@@ -51,7 +52,20 @@ def _conflicts() -> Any:
     return constraint_errors(_BOOKING_CONSTRAINTS)
 
 
-async def insert_booking(
+class Booked(NamedTuple):
+    """What the booking statement did: the row and the messages it planned, or which
+    check stopped it (sql/booking.sql `book`)."""
+
+    found: bool  # the doctor exists
+    in_hours: bool
+    hours: tuple[time, time] | None  # the doctor's hours that weekday; None: not working
+    open: bool  # the day is not off nor closed
+    room: bool  # the patient is under the cap
+    row: BookingRow | None
+    planned: list[Reminder]
+
+
+async def book(
     db: Executor,
     *,
     doctor_id: int,
@@ -59,16 +73,22 @@ async def insert_booking(
     starts_at: datetime,
     ends_at: datetime,
     day: date,
+    at: time,
+    default_hours: tuple[time, time],
     now: datetime,
     max_upcoming: int | None,
+    reminders: Sequence[tuple[str, datetime]],
+    admin_ids: Sequence[int],
+    actor: int | None,
+    channel: str,
     source: str = "patient",
     patient_name: str | None = None,
     phone: str | None = None,
-) -> Written:
+) -> Booked:
     try:
         with _conflicts():
             record = await db.fetchrow(
-                q("booking.insert_booking"),
+                q("booking.book"),
                 doctor_id,
                 user_id,
                 starts_at,
@@ -79,11 +99,31 @@ async def insert_booking(
                 phone,
                 now,
                 max_upcoming,
+                day.isoweekday(),
+                at,
+                *default_hours,
+                [kind for kind, _ in reminders],
+                [due for _, due in reminders],
+                list(admin_ids),
+                actor,
+                channel,
             )
     except asyncpg.DeadlockDetectedError:
         # Only bookings off the half-hour grid can still meet this way: a conflict all the same.
         raise _BOOKING_CONSTRAINTS["bookings_doctor_no_overlap"]() from None
-    return _written(record, "room")
+    data = dict(record)
+    found, in_hours = bool(data.pop("found")), bool(data.pop("in_hours"))
+    opens, closes = data.pop("opens"), data.pop("closes")
+    opened, room = bool(data.pop("open")), bool(data.pop("room"))
+    kinds, due_ats = data.pop("planned_kinds"), data.pop("planned_due_ats")
+    del data["told"]
+    row = BookingRow.model_validate(data) if data.get("id") is not None else None
+    planned = [
+        Reminder(kind=kind, due_at=due, status="pending")
+        for kind, due in zip(kinds, due_ats, strict=True)
+    ]
+    hours = (opens, closes) if opens is not None else None
+    return Booked(found, in_hours, hours, opened, room, row, planned)
 
 
 async def reschedule_booking(

@@ -230,14 +230,14 @@ class Bookings:
     async def create_booking(
         self, user_id: int, request: BookingRequest, *, within: Within | None = None
     ) -> Booking:
-        """Books the slot for the patient, with its reminders, in one transaction; at most
-        `max_upcoming` upcoming bookings each, however many arrive at once."""
-        day, starts_at = await self._bookable_start(request)
-        async with self._db.transaction() as conn:
-            row, planned = await self._insert(
-                conn, request, day, starts_at, user_id=user_id, capped=True
-            )
-            if within is not None:
+        """Books the slot for the patient, with its reminders and the staff's notices, in
+        one statement (one round trip); at most `max_upcoming` upcoming bookings each,
+        however many arrive at once. With `within`, in a transaction that runs it too."""
+        if within is None:
+            row, planned = await self._insert(self._db.pool, request, user_id=user_id, capped=True)
+        else:
+            async with self._db.transaction() as conn:
+                row, planned = await self._insert(conn, request, user_id=user_id, capped=True)
                 await within(conn, row)
         self.forget([row.doctor_id])
         return self._card(row, now=self._clock(), planned=planned)
@@ -254,13 +254,10 @@ class Bookings:
     ) -> BookingRow:
         """A booking taken by phone or at the desk: the same slot rules; with a known
         Telegram patient, their confirmation and reminders too."""
-        day, starts_at = await self._bookable_start(request)
         async with self._db.transaction() as conn:
             row, _ = await self._insert(
                 conn,
                 request,
-                day,
-                starts_at,
                 user_id=user_id,
                 source="staff",
                 patient_name=patient_name,
@@ -271,9 +268,10 @@ class Bookings:
         self.forget([row.doctor_id])
         return row
 
-    async def _bookable_start(self, request: BookingRequest) -> tuple[date, datetime]:
-        """The clinic's day and the instant of a bookable start: not past, on the grid,
-        in the doctor's hours, on a day the doctor works; 404 / 422 otherwise."""
+    def _requested_start(self, request: BookingRequest) -> tuple[date, datetime]:
+        """The clinic's day and the instant of a requested start, as far as they are known
+        without the database: not past, within the horizon, on the grid, Monday to
+        Saturday, an instant that exists on the clinic's clock; 422 otherwise."""
         tz, now = self.tz, self._clock()
         day, at = request.date, request.time
         today = now.astimezone(tz).date()
@@ -283,7 +281,21 @@ class Bookings:
             raise Unprocessable(msg("error.horizon", days=HORIZON_DAYS), field="date")
         if not on_grid(at):
             raise Unprocessable(msg("error.off_grid"), field="time")
-        starts, ends = day_bounds(day, day, tz)
+        if day.isoweekday() not in WORKDAYS:
+            raise Unprocessable(msg("error.doctor_off"), field="date")
+        starts_at = to_instant(day, at, tz)
+        if starts_at is None:
+            raise Unprocessable(msg("error.dst_gap"), field="time")
+        if starts_at <= now:
+            raise Unprocessable(msg("error.time_passed"), field="time")
+        return day, starts_at
+
+    async def _bookable_start(self, request: BookingRequest) -> tuple[date, datetime]:
+        """A requested start that is also in the doctor's hours on a day they work (read
+        beforehand: a move checks here, a new booking in its own statement); 404 / 409 /
+        422 otherwise."""
+        day, starts_at = self._requested_start(request)
+        starts, ends = day_bounds(day, day, self.tz)
         week = await repo.doctor_week(
             self._db.pool,
             doctor_id=request.doctor_id,
@@ -296,25 +308,21 @@ class Bookings:
             raise NotFound(msg("error.not_found.doctor", id=request.doctor_id))
         if day in week.off_days:
             raise DoctorUnavailable(msg("error.doctor_off"), field="date")
-        span = week.hours.get(day.isoweekday()) if day.isoweekday() in WORKDAYS else None
+        self._check_hours(week.hours.get(day.isoweekday()), request.time)
+        return day, starts_at
+
+    @staticmethod
+    def _check_hours(span: tuple[time, time] | None, at: time) -> None:
         if span is None:
             raise Unprocessable(msg("error.doctor_off"), field="date")
         if at not in set(grid_times(*span)):
             hours = f"{span[0]:%H:%M}–{span[1]:%H:%M}"
             raise Unprocessable(msg("error.doctor_hours", hours=hours), field="time")
-        starts_at = to_instant(day, at, tz)
-        if starts_at is None:
-            raise Unprocessable(msg("error.dst_gap"), field="time")
-        if starts_at <= now:
-            raise Unprocessable(msg("error.time_passed"), field="time")
-        return day, starts_at
 
     async def _insert(
         self,
-        conn: asyncpg.Connection,
+        db: db.Executor,
         request: BookingRequest,
-        day: date,
-        starts_at: datetime,
         *,
         user_id: int | None,
         capped: bool = False,
@@ -323,38 +331,42 @@ class Bookings:
         phone: str | None = None,
         actor: int | None = None,
     ) -> tuple[BookingRow, list[Reminder]]:
-        written = await repo.insert_booking(
-            conn,
+        """The booking statement: hours, days off, the cap, the row, its reminders and
+        the staff's notices at once; a refusal says which check stopped it."""
+        day, starts_at = self._requested_start(request)
+        now = self._clock()
+        booked = await repo.book(
+            db,
             doctor_id=request.doctor_id,
             user_id=user_id,
             starts_at=starts_at,
             ends_at=starts_at + SLOT,
             day=day,
-            now=self._clock(),
+            at=request.time,
+            default_hours=DEFAULT_HOURS[day.isoweekday()],
+            now=now,
             max_upcoming=self.limits.max_upcoming if capped else None,
+            reminders=reminders.schedule(starts_at, now, self._quiet) if user_id else (),
+            admin_ids=self._admins,
+            actor=actor,
+            channel=reminders.CHANNEL,
             source=source,
             patient_name=patient_name,
             phone=phone,
         )
-        if not written.open:  # a day off or a closure committed since the check above
+        if not booked.found:
+            raise NotFound(msg("error.not_found.doctor", id=request.doctor_id))
+        if not booked.in_hours:
+            self._check_hours(booked.hours, request.time)
+            # Hours are on the half-hour grid (a constraint), so both checks agree.
+            raise Unprocessable(msg("error.off_grid"), field="time")
+        if not booked.open:  # a day off, or a closure
             raise DoctorUnavailable(msg("error.doctor_off"), field="date")
-        if not written.passed or written.row is None:
+        if not booked.room or booked.row is None:
             raise TooManyBookings(
                 msg("booking.too_many", count=self.limits.max_upcoming, phone=self.limits.phone)
             )
-        row = written.row
-        planned: list[Reminder] = []
-        if row.user_id is not None:
-            planned = await reminders.plan(
-                conn,
-                booking_id=row.id,
-                chat_id=row.user_id,
-                starts_at=row.starts_at,
-                now=self._clock(),
-                quiet=self._quiet,
-            )
-        await self._tell_staff(conn, row, "staff_new_booking", actor=actor)
-        return row, planned
+        return booked.row, booked.planned
 
     async def list_bookings(self, user_id: int) -> list[Booking]:
         now = self._clock()

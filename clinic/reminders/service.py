@@ -20,6 +20,12 @@ BLOCKED = "the user blocked the bot"
 SLOT_SECONDS = 30 * 60.0  # an offered slot's length, as the booking grid has it
 
 
+def schedule(starts_at: datetime, now: datetime, quiet: Quiet | None) -> list[tuple[str, datetime]]:
+    """The 24 h, 6 h and 30 min reminders of a visit as (kind, due), out of quiet hours:
+    what a booking statement plans beside its row (sql/booking.sql `book`)."""
+    return quiet_hours.plan(starts_at, now, quiet)
+
+
 async def plan(
     conn: asyncpg.Connection,
     *,
@@ -36,7 +42,7 @@ async def plan(
         conn,
         booking_id=booking_id,
         chat_id=chat_id,
-        reminders=quiet_hours.plan(starts_at, now, quiet),
+        reminders=schedule(starts_at, now, quiet),
         channel=CHANNEL,
         with_confirmation=with_confirmation,
     )
