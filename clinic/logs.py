@@ -80,6 +80,12 @@ def configure(*, secrets: list[str], level: int | str = logging.INFO, stream: An
     """
     if isinstance(level, str):
         level = LEVELS[level.lower()]
+    # Nothing here prints where a record came from, nor its thread or process: not
+    # looking them up takes a good share off every request's log line.
+    logging._srcfile = None
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(JsonFormatter())
     handler.addFilter(Redact(secrets))

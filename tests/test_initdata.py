@@ -89,3 +89,22 @@ def test_auth_date_far_in_the_future_is_rejected() -> None:
     signed = initdata.sign(user(42), bot_token=BOT_TOKEN, auth_date=NOW + 3600)
     with pytest.raises(InitDataInvalid):
         initdata.verify(signed, bot_token=BOT_TOKEN, max_age=60, now=NOW)
+
+
+def test_the_verifier_remembers_genuine_strings_but_still_checks_their_age() -> None:
+    verify = initdata.Verifier(bot_token=BOT_TOKEN, max_age=60, capacity=2)
+    signed = initdata.sign(user(42), bot_token=BOT_TOKEN, auth_date=NOW)
+    assert verify(signed, now=NOW).id == 42
+    assert verify(signed, now=NOW + 60).id == 42  # remembered, still fresh
+    with pytest.raises(InitDataExpired):
+        verify(signed, now=NOW + 61)  # remembered, but too old now
+    fields = dict(parse_qsl(signed))
+    fields["user"] = fields["user"].replace("42", "43")
+    forged = urlencode(fields)
+    for _ in range(2):  # a forgery is refused every time, never remembered
+        with pytest.raises(InitDataInvalid):
+            verify(forged, now=NOW)
+    others = [initdata.sign(user(n), bot_token=BOT_TOKEN, auth_date=NOW) for n in (1, 2, 3)]
+    assert [verify(s, now=NOW).id for s in others] == [1, 2, 3]
+    assert len(verify) == 2  # bounded: the oldest went first
+    assert [verify(s, now=NOW).id for s in others] == [1, 2, 3]

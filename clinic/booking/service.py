@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -90,7 +89,7 @@ class Calendar:
 
     def _sign(self, booking_id: int, user_id: int, expires: int) -> str:
         message = f"calendar:{booking_id}:{user_id}:{expires}".encode()
-        return hmac.new(self.key, message, hashlib.sha256).hexdigest()[:32]
+        return hmac.digest(self.key, message, "sha256").hex()[:32]
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,6 +36,8 @@ def init_data_middleware(
     """Verifies the initData of routes declared `auth=True` and puts the user on the
     request; `on_caller` sees each verified user (registration)."""
 
+    verify = initdata.Verifier(bot_token=token, max_age=max_age)
+
     @web.middleware
     async def authenticate(request: web.Request, handler: Handler) -> web.StreamResponse:
         op = declared(request.match_info.handler)
@@ -43,9 +45,7 @@ def init_data_middleware(
             scheme, _, value = request.headers.get("Authorization", "").partition(" ")
             if scheme.lower() != SCHEME or not value.strip():
                 raise InitDataMissing(msg("error.init_data_missing"))
-            user = initdata.verify(
-                value.strip(), bot_token=token, max_age=max_age, now=clock().timestamp()
-            )
+            user = verify(value.strip(), now=clock().timestamp())
             await on_caller(user)
             request[CALLER] = user
             request[LANGUAGE] = user.language_code or ""
