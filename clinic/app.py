@@ -6,11 +6,13 @@ checks its callers: /api (public catalog reads; initData for the caller's own da
 /api/staff inside it (a staff role; each route declares which), /telegram (the webhook's
 secret token; bot mode only), /demo (demo mode only). The root serves health, metrics,
 the doctors' photos and the MiniApp. Every resource is one cleanup_ctx generator, in
-dependency order: the pool, the bot, the dispatcher.
+dependency order: the pool, the catalog's change listener, the bot, the dispatcher.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import logging
 import secrets
@@ -29,11 +31,13 @@ from clinic.bot import demo as demo_chat
 from clinic.bot import webhook
 from clinic.bot.lifecycle import Bot
 from clinic.catalog import handlers as catalog_handlers
+from clinic.catalog import service as catalog_service
 from clinic.catalog.service import DEMO_PHOTOS, Catalog
 from clinic.clock import Clock, utc_now
 from clinic.config import Settings
 from clinic.db import Database
 from clinic.dispatch.worker import build_dispatcher, calendar_host, quiet_hours, running
+from clinic.listen import Listener
 from clinic.metrics import Metrics
 from clinic.staff import handlers as staff_handlers
 from clinic.staff.auth import staff_middleware
@@ -127,6 +131,7 @@ def create_app(
     app[keys.waitlist] = waitlist
     app[keys.bot] = bot
     app.cleanup_ctx.append(database_ctx)
+    app.cleanup_ctx.append(changes_ctx)
     app.cleanup_ctx.append(bot_ctx)
     if worker:
         app.cleanup_ctx.append(dispatcher_ctx)  # needs the pool and the sender; stops first
@@ -181,6 +186,30 @@ async def database_ctx(app: web.Application) -> AsyncIterator[None]:
     yield
     app[keys.metrics].pool.pool = None
     await database.close()
+
+
+async def changes_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Hears every replica's catalog and schedule changes (migration 0011), so that the
+    catalog's ready answers and the computed weeks of slots are dropped when they commit."""
+    catalog, bookings = app[keys.catalog], app[keys.bookings]
+
+    def changed(table: str) -> None:
+        catalog.changed(table)
+        bookings.forget_all()
+
+    listener = Listener(
+        app[keys.settings].direct_dsn(),
+        channel=catalog_service.CHANNEL,
+        on_notify=changed,
+        on_connect=lambda: catalog.cache.listening(True),
+        on_lost=lambda: catalog.cache.listening(False),
+        what="catalog changes",
+    )
+    task = asyncio.create_task(listener.run(), name="catalog-listen")
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 async def bot_ctx(app: web.Application) -> AsyncIterator[None]:

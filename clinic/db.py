@@ -139,17 +139,18 @@ def constraint_errors(errors: Mapping[str, Callable[[], ClinicError]]) -> Iterat
 
 
 async def listen(
-    dsn: str, *, channel: str, on_notify: Callable[[], None], on_lost: Callable[[], None]
+    dsn: str, *, channel: str, on_notify: Callable[[str], None], on_lost: Callable[[], None]
 ) -> asyncpg.Connection:
     """A connection of its own (not the pool's) LISTENing on `channel`.
 
-    `on_notify` runs on every notification, `on_lost` once when the connection drops.
+    `on_notify` runs on every notification with its payload, `on_lost` once when the
+    connection drops.
     Through PgBouncer in transaction mode, `dsn` must be a direct (session) one.
     """
     conn = await asyncpg.connect(dsn, timeout=10)
     try:
         conn.add_termination_listener(lambda _conn: on_lost())
-        await conn.add_listener(channel, lambda *_args: on_notify())
+        await conn.add_listener(channel, lambda _conn, _pid, _channel, payload: on_notify(payload))
     except BaseException:
         await conn.close()
         raise

@@ -7,7 +7,7 @@ from aiohttp import web
 from clinic.catalog.models import Doctor, SearchResults, Specialization
 from clinic.catalog.service import Catalog
 from clinic.errors import NotFound, Unprocessable
-from clinic.web.io import json_response, path_id, query_text
+from clinic.web.io import json_response, path_id, query_text, ready_response
 from clinic.web.openapi import Query, operation
 
 
@@ -30,8 +30,11 @@ def routes(catalog: Catalog) -> web.RouteTableDef:
         ),
     )
     async def list_specializations(request: web.Request) -> web.Response:
-        found = await catalog.specializations(search=query_text(request, "q"))
-        return json_response(found)
+        search = query_text(request, "q")
+        if search is None or not search.strip():
+            answer = await catalog.specializations_answer()
+            return ready_response(request, answer.body, answer.etag)
+        return json_response(await catalog.specializations(search=search))
 
     @table.get("/search")
     @operation(
@@ -57,7 +60,8 @@ def routes(catalog: Catalog) -> web.RouteTableDef:
         summary="One specialization", tag="catalog", response=Specialization, errors=(NotFound,)
     )
     async def get_specialization(request: web.Request) -> web.Response:
-        return json_response(await catalog.specialization(path_id(request)))
+        answer = await catalog.specialization_answer(path_id(request))
+        return ready_response(request, answer.body, answer.etag)
 
     @table.get(r"/specializations/{id:[0-9]+}/doctors")
     @operation(
@@ -68,11 +72,13 @@ def routes(catalog: Catalog) -> web.RouteTableDef:
         errors=(NotFound,),
     )
     async def list_doctors(request: web.Request) -> web.Response:
-        return json_response(await catalog.doctors(path_id(request)))
+        answer = await catalog.doctors_answer(path_id(request))
+        return ready_response(request, answer.body, answer.etag)
 
     @table.get(r"/doctors/{id:[0-9]+}")
     @operation(summary="One doctor", tag="catalog", response=Doctor, errors=(NotFound,))
     async def get_doctor(request: web.Request) -> web.Response:
-        return json_response(await catalog.doctor(path_id(request)))
+        answer = await catalog.doctor_answer(path_id(request))
+        return ready_response(request, answer.body, answer.etag)
 
     return table

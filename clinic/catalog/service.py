@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Hashable, Sequence
 from datetime import time
 from pathlib import Path
 
 import asyncpg
+from pydantic import BaseModel
 
 from clinic import db
 from clinic.catalog import repo
+from clinic.catalog.cache import Ready, ReadyCache, ready
 from clinic.catalog.models import Doctor, SearchResults, SeedCatalog, Specialization
 from clinic.errors import NotFound, msg
+from clinic.web.io import json_body
 
 # At most this many of each kind in one answer: the catalog's best matches, not all of it.
 SEARCH_LIMIT = 20
@@ -18,12 +22,51 @@ SEARCH_LIMIT = 20
 DEMO_CATALOG = Path(__file__).resolve().parent / "demo" / "catalog.json"
 DEMO_PHOTOS = DEMO_CATALOG.parent / "photos"
 
+# Migration 0011's triggers NOTIFY here, with the table's name, when the catalog or a
+# schedule changes.
+CHANNEL = "clinic_catalog"
+SCHEDULE_TABLES = frozenset({"doctor_hours", "time_off", "closures"})
+
 
 class Catalog:
     """Specializations and doctors, as the API and the bot read them."""
 
     def __init__(self, database: db.Database) -> None:
         self._db = database
+        self.cache = ReadyCache()
+
+    # The API's answers, as ready bytes with their ETags (clinic/catalog/cache.py).
+
+    async def specializations_answer(self) -> Ready:
+        return await self._answer("specializations", lambda: self.specializations(search=None))
+
+    async def specialization_answer(self, specialization_id: int) -> Ready:
+        return await self._answer(
+            ("specialization", specialization_id), lambda: self.specialization(specialization_id)
+        )
+
+    async def doctors_answer(self, specialization_id: int) -> Ready:
+        return await self._answer(
+            ("doctors", specialization_id), lambda: self.doctors(specialization_id)
+        )
+
+    async def doctor_answer(self, doctor_id: int) -> Ready:
+        return await self._answer(("doctor", doctor_id), lambda: self.doctor(doctor_id))
+
+    async def _answer(
+        self, key: Hashable, read: Callable[[], Awaitable[BaseModel | Sequence[BaseModel]]]
+    ) -> Ready:
+        found = self.cache.get(key)
+        if found is None:
+            generation = self.cache.generation
+            found = ready(json_body(await read()))  # NotFound is never kept
+            self.cache.put(key, generation, found)
+        return found
+
+    def changed(self, table: str) -> None:
+        """A NOTIFY on CHANNEL: `table` changed in a transaction that committed."""
+        if table not in SCHEDULE_TABLES:
+            self.cache.clear()
 
     async def specializations(self, *, search: str | None) -> list[Specialization]:
         search = search.strip() if search else None

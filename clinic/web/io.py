@@ -20,12 +20,30 @@ INT8_MAX = 2**63 - 1
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
-def json_response(data: BaseModel | Sequence[BaseModel], *, status: int = 200) -> web.Response:
+def json_body(data: BaseModel | Sequence[BaseModel]) -> bytes:
     if isinstance(data, BaseModel):
-        body = data.__pydantic_serializer__.to_json(data)
-    else:
-        body = orjson.dumps([item.model_dump(mode="json") for item in data])
-    return web.Response(body=body, status=status, content_type="application/json")
+        return data.__pydantic_serializer__.to_json(data)
+    return orjson.dumps([item.model_dump(mode="json") for item in data])
+
+
+def json_response(data: BaseModel | Sequence[BaseModel], *, status: int = 200) -> web.Response:
+    return web.Response(body=json_body(data), status=status, content_type="application/json")
+
+
+def ready_response(request: web.Request, body: bytes, etag: str) -> web.Response:
+    """A JSON answer kept ready with its strong ETag (quoted): 304 with no body when the
+    client holds it already. `no-cache` lets clients keep it but ask again each time."""
+    headers = {"ETag": etag, "Cache-Control": "no-cache"}
+    held = request.headers.get("If-None-Match")
+    if held is not None and (held.strip() == "*" or etag in _etags(held)):
+        return web.Response(status=304, headers=headers)
+    return web.Response(body=body, content_type="application/json", headers=headers)
+
+
+def _etags(header: str) -> list[str]:
+    """The entity tags of an If-None-Match list; a weak W/"x" matches "x" (RFC 9110 says
+    If-None-Match compares weakly)."""
+    return [tag.strip().removeprefix("W/") for tag in header.split(",")]
 
 
 async def _read_json(request: web.Request) -> object:
