@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, date, datetime
 
 import asyncpg
@@ -49,6 +50,36 @@ def test_entries_expire_and_are_forgotten_per_doctor() -> None:
     assert cache.get(key_of(9, MONDAY, now, tz)) == week(9)
 
 
+def test_past_half_its_life_a_week_is_due_once_and_still_served() -> None:
+    timer = Timer()
+    cache = WeekCache(ttl=1.0, timer=timer)
+    key = key_of(
+        1, MONDAY, datetime(2026, 12, 2, 7, 17, tzinfo=UTC), make_settings("postgresql://x/y").tz
+    )
+    cache.put(key, week(1))
+    assert not cache.due(key)  # fresh
+    timer.now += 0.5  # a lifetime is 0.5-1 s: past half of it now, and not expired
+    assert cache.due(key) and not cache.due(key)  # one reader refreshes, not all
+    assert cache.get(key) == week(1)  # the others go on with the kept one
+    cache.done(key)  # that refresh failed: the next reader may try again
+    assert cache.due(key)
+    cache.put(key, week(2))
+    assert cache.get(key) == week(2) and not cache.due(key)
+
+
+def test_a_week_computed_across_a_forget_is_not_kept() -> None:
+    cache = WeekCache(ttl=1.0, timer=Timer())
+    key = key_of(
+        1, MONDAY, datetime(2026, 12, 2, 7, 17, tzinfo=UTC), make_settings("postgresql://x/y").tz
+    )
+    epoch = cache.epoch  # a read starts...
+    cache.forget(1)  # ...this process books with the doctor meanwhile...
+    cache.put(key, week(1), epoch)  # ...and the read's older week is not kept
+    assert cache.get(key) is None
+    cache.put(key, week(1), cache.epoch)
+    assert cache.get(key) == week(1)
+
+
 def test_the_half_hour_of_now_is_part_of_the_key() -> None:
     tz = make_settings("postgresql://x/y").tz
     before = key_of(1, MONDAY, datetime(2026, 12, 2, 7, 29, tzinfo=UTC), tz)  # 10:29 Moscow
@@ -81,8 +112,13 @@ async def test_anothers_booking_shows_within_the_ttl_and_ours_at_once(
             doctor,
         )
         assert "09:00" in await thursday()
-        timer.now += 1.0
+        timer.now += 0.5  # due for a refresh: still the kept week, recomputed behind it
+        assert "09:00" in await thursday()
+        await asyncio.gather(*bookings._refreshes)
         assert "09:00" not in await thursday()
+        await conn.execute("DELETE FROM bookings WHERE user_id = 5")
+        timer.now += 1.0  # expired: read again
+        assert "09:00" in await thursday()
         # This process books 10:00: gone at once.
         await Users(database).register(user(6))
         request = BookingRequest.model_validate(

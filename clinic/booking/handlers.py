@@ -45,8 +45,10 @@ def routes(bookings: Bookings) -> web.RouteTableDef:
     async def week_slots(request: web.Request) -> web.Response:
         week_of = query_date(request, "week_of")
         lang = language_of(request)
-        week = await bookings.week_slots(path_id(request), week_of=week_of, lang=lang)
-        return json_response(week)
+        week = await bookings.week(path_id(request), week_of=week_of, lang=lang)
+        return web.Response(
+            body=week.body, content_type="application/json", headers={"Vary": "Accept-Language"}
+        )
 
     @table.post("/bookings")
     @operation(

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import hmac
+import logging
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 import asyncpg
 
 from clinic import db, ics, texts
 from clinic.booking import repo
-from clinic.booking.cache import WeekCache, key_of
+from clinic.booking.cache import Key, WeekCache, key_of
 from clinic.booking.models import (
     BookedDoctor,
     Booking,
@@ -51,6 +54,7 @@ from clinic.errors import (
 from clinic.reminders import service as reminders
 from clinic.reminders.models import Quiet, Reminder
 from clinic.texts import Lang, of
+from clinic.web.io import json_body
 
 MAX_LISTED = 200
 WEEK_OF_RANGE = timedelta(days=366)
@@ -59,6 +63,8 @@ ARRIVE_EARLY = timedelta(minutes=60)
 
 # Work done inside a booking write's own transaction (the staff's audit row, say).
 Within = Callable[[asyncpg.Connection, BookingRow], Awaitable[None]]
+
+log = logging.getLogger("clinic.booking")
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +137,13 @@ def to_booking(
     )
 
 
+class Week(NamedTuple):
+    """A computed week of slots, and its JSON for the API (encoded once, then cached)."""
+
+    slots: WeekSlots
+    body: bytes
+
+
 class Bookings:
     """Slots and bookings, for the REST API and the bot alike: one object per app, with
     the pool, the clinic's time zone, the clock and the cache of computed weeks inside.
@@ -142,7 +155,7 @@ class Bookings:
         *,
         tz: ZoneInfo,
         clock: Clock,
-        cache: WeekCache | None = None,
+        cache: WeekCache[Week] | None = None,
         limits: Limits | None = None,
         staff_admins: Iterable[int] = (),
         quiet: Quiet | None = None,
@@ -152,6 +165,7 @@ class Bookings:
         self.tz = tz
         self._clock = clock
         self._cache = cache
+        self._refreshes: set[asyncio.Task[None]] = set()  # weeks recomputed in the background
         self.limits = limits or Limits()
         # Admins by configuration (ADMIN_IDS), told of bookings like admins with a row.
         self._admins = sorted(set(staff_admins))
@@ -175,14 +189,48 @@ class Bookings:
     ) -> WeekSlots:
         """Monday to Saturday of the week holding `week_of` (default: today), with free
         slots."""
+        return (await self.week(doctor_id, week_of=week_of, lang=lang)).slots
+
+    async def week(self, doctor_id: int, *, week_of: date | None = None, lang: Lang = "ru") -> Week:
+        """week_slots, and their JSON."""
         tz, now, cache = self.tz, self._clock(), self._cache
         today = now.astimezone(tz).date()
         if week_of is not None and abs(week_of - today) > WEEK_OF_RANGE:
             raise Unprocessable(msg("error.week_range"), field="week_of")
         monday = week_start(week_of or today)
         key = key_of(doctor_id, monday, now, tz, lang)
-        if cache is not None and (cached := cache.get(key)) is not None:
+        if cache is None:
+            return await self._compute_week(doctor_id, monday, lang)
+        cached = cache.get(key)
+        if cached is not None:
+            if cache.due(key):
+                self._refresh(cache, key, doctor_id, monday, lang)
             return cached
+        epoch = cache.epoch
+        computed = await self._compute_week(doctor_id, monday, lang)
+        cache.put(key, computed, epoch)
+        return computed
+
+    def _refresh(
+        self, cache: WeekCache[Week], key: Key, doctor_id: int, monday: date, lang: Lang
+    ) -> None:
+        """Recomputes a kept week in the background (WeekCache.due)."""
+
+        async def refresh() -> None:
+            epoch = cache.epoch
+            try:
+                cache.put(key, await self._compute_week(doctor_id, monday, lang), epoch)
+            except Exception:  # the kept week expires as usual; the next reader retries
+                cache.done(key)
+                log.warning("refreshing a week of doctor %d failed", doctor_id, exc_info=True)
+
+        task = asyncio.create_task(refresh(), name=f"week-{doctor_id}")
+        self._refreshes.add(task)
+        task.add_done_callback(self._refreshes.discard)
+
+    async def _compute_week(self, doctor_id: int, monday: date, lang: Lang) -> Week:
+        tz, now = self.tz, self._clock()
+        today = now.astimezone(tz).date()
         days = [monday + timedelta(days=offset) for offset in range(len(WORKDAYS))]
         starts, ends = day_bounds(days[0], days[-1], tz)
         week = await repo.doctor_week(
@@ -215,16 +263,14 @@ class Bookings:
                 )
             )
         following = monday + timedelta(days=7)
-        computed = WeekSlots(
+        slots = WeekSlots(
             doctor_id=doctor_id,
             week_start=monday,
             prev_week=monday - timedelta(days=7) if monday > week_start(today) else None,
             next_week=following if following <= horizon else None,
             days=out,
         )
-        if cache is not None:
-            cache.put(key, computed)
-        return computed
+        return Week(slots, json_body(slots))
 
     async def create_booking(
         self, user_id: int, request: BookingRequest, *, within: Within | None = None
