@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import re
 from collections.abc import Iterator
 
 import asyncpg
@@ -62,7 +63,11 @@ async def test_a_request_id_is_kept_or_made(client: TestClient) -> None:
     given = await client.get("/healthz", headers={"X-Request-ID": "abc-123"})
     assert given.headers["X-Request-ID"] == "abc-123"
     made = await client.get("/healthz", headers={"X-Request-ID": "bad id with spaces" * 10})
-    assert len(made.headers["X-Request-ID"]) == 32
+    other = await client.get("/healthz")
+    # A process's random prefix, then a counter: unique, and never the bad one given.
+    prefix, _, count = made.headers["X-Request-ID"].partition("-")
+    assert re.fullmatch(r"[0-9a-f]{12}", prefix) and re.fullmatch(r"[0-9a-f]+", count)
+    assert other.headers["X-Request-ID"] == f"{prefix}-{int(count, 16) + 1:x}"
 
 
 async def test_logs_are_json_lines_without_secrets(

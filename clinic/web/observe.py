@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import re
+import secrets
 import time
-import uuid
+from typing import Any
 
 from aiohttp import web
 
@@ -35,21 +37,65 @@ def route_of(request: web.Request) -> str:
     return resource.canonical
 
 
+class RequestIds:
+    """Ids unique across replicas and restarts: a random prefix per process, then a
+    counter (cheaper than a uuid4 per request, and as good for finding a request's lines)."""
+
+    def __init__(self) -> None:
+        self._prefix = secrets.token_hex(6)
+        self._count = itertools.count(1)
+
+    def __call__(self) -> str:
+        return f"{self._prefix}-{next(self._count):x}"
+
+
+class Instruments:
+    """The labelled children of the request metrics, looked up once per label set."""
+
+    def __init__(self, metrics: Metrics) -> None:
+        self._metrics = metrics
+        self._children: dict[tuple[str, str, int], tuple[Any, Any, Any]] = {}
+
+    def record(self, method: str, route: str, status: int, elapsed: float) -> None:
+        key = (method, route, status)
+        children = self._children.get(key)
+        if children is None:
+            m = self._metrics
+            outcome = BOOKING_OUTCOMES.get(key)
+            children = (
+                m.requests.labels(method, route, str(status)),
+                m.latency.labels(method, route),
+                m.bookings.labels(outcome, "api") if outcome else None,
+            )
+            self._children[key] = children
+        requests, latency, booking = children
+        requests.inc()
+        latency.observe(elapsed)
+        if booking is not None:
+            booking.inc()
+
+
 def observe(metrics: Metrics, database: Database) -> Middleware:
     """The root application's outermost middleware."""
+    ids, instruments = RequestIds(), Instruments(metrics)
 
     @web.middleware
     async def observed(request: web.Request, handler: Handler) -> web.StreamResponse:
-        return await _observe(request, handler, metrics, database)
+        return await _observe(request, handler, ids, instruments, metrics, database)
 
     return observed
 
 
 async def _observe(
-    request: web.Request, handler: Handler, metrics: Metrics, database: Database
+    request: web.Request,
+    handler: Handler,
+    ids: RequestIds,
+    instruments: Instruments,
+    metrics: Metrics,
+    database: Database,
 ) -> web.StreamResponse:
     given = request.headers.get(REQUEST_ID, "")
-    rid = given if _GIVEN_ID.fullmatch(given) else uuid.uuid4().hex
+    rid = given if given and _GIVEN_ID.fullmatch(given) else ids()
     token = request_id.set(rid)
     if database.is_open:
         pool = database.pool
@@ -65,18 +111,15 @@ async def _observe(
     finally:
         elapsed = time.perf_counter() - started
         route = route_of(request)
-        metrics.requests.labels(request.method, route, str(status)).inc()
-        metrics.latency.labels(request.method, route).observe(elapsed)
-        outcome = BOOKING_OUTCOMES.get((request.method, route, status))
-        if outcome:
-            metrics.bookings.labels(outcome, "api").inc()
-        log.info(
-            "request",
-            extra={
-                "method": request.method,
-                "route": route,
-                "status": status,
-                "duration_ms": round(elapsed * 1000, 2),
-            },
-        )
+        instruments.record(request.method, route, status, elapsed)
+        if log.isEnabledFor(logging.INFO):
+            log.info(
+                "request",
+                extra={
+                    "method": request.method,
+                    "route": route,
+                    "status": status,
+                    "duration_ms": round(elapsed * 1000, 2),
+                },
+            )
         request_id.reset(token)
