@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import gc
 import logging
+import os
 import signal
+import socket
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -73,17 +77,95 @@ def graceful_exit() -> None:
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    require_migrated(settings)
+    workers = args.workers
+    if workers == 1:
+        # Bound before the app starts: a busy port stops here, before the pool opens or
+        # the bot tells Telegram and the admins anything.
+        return serve(settings, args, listening_sockets(settings.host, settings.port))
+    if settings.demo or not settings.public_url:
+        raise StartupError(
+            "--workers above 1 needs bot mode with PUBLIC_URL (a webhook): the demo chat"
+            " and long polling each live in one process; set BOT_TOKEN and PUBLIC_URL, or"
+            " run one worker"
+        )
+    # Bound here first (so a busy port is one line, as above, and port 0 becomes one
+    # port), then again in each worker: SO_REUSEPORT lets the kernel spread connections.
+    probe = listening_sockets(settings.host, settings.port, shared=True)
+    port = probe[0].getsockname()[1]
+    children: list[int] = []
+    for number in range(1, workers + 1):
+        pid = os.fork()
+        if pid == 0:  # the worker: its own sockets, app, pool and dispatcher
+            for sock in probe:
+                sock.close()
+            try:
+                sockets = listening_sockets(settings.host, port, shared=True)
+                code = serve(settings, args, sockets, worker=(number, workers))
+            except StartupError as exc:
+                log.error("%s", exc)
+                code = 2
+            except BaseException:
+                log.exception("worker %d stopped", number)
+                code = 1
+            os._exit(code)
+        children.append(pid)
+    for sock in probe:
+        sock.close()
+    return supervise(children)
+
+
+def supervise(children: list[int]) -> int:
+    """Waits for the workers. SIGTERM, SIGINT and SIGHUP are passed on to each; when one
+    worker ends on its own, the others are stopped too and the exit code is its own, so
+    that whatever runs `clinic serve` (systemd, Docker) restarts the whole."""
+    stopping = False
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        nonlocal stopping
+        stopping = True
+        for pid in children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(signum, stop)
+    code = 0
+    running = set(children)
+    while running:
+        try:
+            pid, status = os.wait()
+        except ChildProcessError:
+            break
+        running.discard(pid)
+        exited = os.waitstatus_to_exitcode(status)
+        if not stopping:
+            log.error("a worker (pid %d) ended with code %d; stopping the others", pid, exited)
+            code = exited or 1
+            stop(signal.SIGTERM, None)
+    return code
+
+
+def serve(
+    settings: Settings,
+    args: argparse.Namespace,
+    sockets: list[socket.socket],
+    *,
+    worker: tuple[int, int] = (1, 1),
+) -> int:
     from clinic.app import create_app
 
-    require_migrated(settings)
-    # Bound before the app starts: a busy port stops here, before the pool opens or the
-    # bot tells Telegram and the admins anything.
-    sockets = listening_sockets(settings.host, settings.port)
     port = sockets[0].getsockname()[1]
     mode = "demo mode (no BOT_TOKEN)" if settings.demo else "bot mode"
+    if worker[1] > 1:
+        mode += f", worker {worker[0]} of {worker[1]}"
     app = create_app(settings, worker=not args.no_worker)
 
     async def serving(app: web.Application) -> None:
+        # What start-up made lives as long as the process: out of the collector's way,
+        # so that collections during requests walk only what requests make.
+        gc.collect()
+        gc.freeze()
         log.info("serving on http://%s:%d in %s", settings.host, port, mode)
 
     app.on_startup.append(serving)  # after every resource of the app is up
@@ -141,6 +223,12 @@ COMMANDS = {
 }
 
 
+def positive(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 64:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of workers from 1 to 64")
+    return int(text)
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="clinic", description=__doc__)
     sub = top.add_subparsers(dest="command", required=True)
@@ -149,6 +237,14 @@ def parser() -> argparse.ArgumentParser:
         "--no-worker",
         action="store_true",
         help="do not dispatch reminders in this process (run `clinic worker` beside it)",
+    )
+    serve.add_argument(
+        "--workers",
+        type=positive,
+        default=1,
+        metavar="N",
+        help="serve from N processes on one port (SO_REUSEPORT), each with its own pool"
+        " and dispatcher; above 1 needs PUBLIC_URL (webhook mode)",
     )
     sub.add_parser("worker", help="dispatch reminders only, until SIGTERM")
     mig = sub.add_parser("migrate", help="apply the database migrations")

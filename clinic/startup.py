@@ -55,9 +55,11 @@ def read_settings(**overrides: Any) -> Settings:
         ) from None
 
 
-def listening_sockets(host: str, port: int) -> list[socket.socket]:
+def listening_sockets(host: str, port: int, *, shared: bool = False) -> list[socket.socket]:
     """Bound sockets for every address of HOST (none listening yet); StartupError when
-    one cannot be bound: the port is in use, or HOST is not an address of this machine."""
+    one cannot be bound: the port is in use, or HOST is not an address of this machine.
+    `shared`: SO_REUSEPORT, so that each of several processes binds the port and the
+    kernel spreads new connections over them."""
     where = f"{host}:{port}"
     try:
         addresses = socket.getaddrinfo(
@@ -71,6 +73,8 @@ def listening_sockets(host: str, port: int) -> list[socket.socket]:
             sock = socket.socket(family, kind, proto)
             bound.append(sock)
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if shared:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
             if family == socket.AF_INET6:
                 sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
             sock.bind(address)

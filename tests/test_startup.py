@@ -226,3 +226,97 @@ def test_through_pgbouncer_asyncpg_keeps_no_statement_cache() -> None:
     assert through.direct_dsn() == direct.get_secret_value()
     chosen = settings(database_url=pooled, database_direct_url=direct, database_statement_cache=50)
     assert chosen.statement_cache_size() == 50
+
+
+# --- clinic serve --workers N ----------------------------------------------------------
+
+
+def children_of(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rpartition(")")[2].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def request_ids(port: int, count: int) -> set[str]:
+    """The process prefixes of the request ids `count` new connections were answered with."""
+    prefixes = set()
+    for _ in range(count):
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+            conn.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            answer = b""
+            while chunk := conn.recv(65536):
+                answer += chunk
+        head = answer.decode().split("\r\n\r\n")[0]
+        assert head.startswith("HTTP/1.1 200"), head
+        [rid] = [line for line in head.split("\r\n") if line.lower().startswith("x-request-id")]
+        prefixes.add(rid.split(":", 1)[1].strip().partition("-")[0])
+    return prefixes
+
+
+def start_workers(tmp_path: Path, dsn: str, port: int) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "clinic", "serve", "--workers", "2"],
+        cwd=tmp_path,
+        env=clinic_env(
+            DATABASE_URL=dsn,
+            PORT=str(port),
+            BOT_TOKEN=BOT_TOKEN,
+            PUBLIC_URL="https://clinic.test",
+            TELEGRAM_API_URL="http://127.0.0.1:9",  # closed: the bot's setup only warns
+        ),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def test_two_workers_share_one_port_and_stop_together(tmp_path: Path, dsn: str) -> None:
+    port = free_port()
+    process = start_workers(tmp_path, dsn, port)
+    try:
+        lines = read_until(process, "serving on", 30)
+        lines += read_until(process, "serving on", 30)
+        serving = [json.loads(line)["message"] for line in lines if "serving on" in line]
+        assert sorted(m.rsplit(", ", 1)[1] for m in serving) == ["worker 1 of 2", "worker 2 of 2"]
+        workers = children_of(process.pid)
+        assert len(workers) == 2
+        # Each new connection goes to one of them: both answer, each with its own ids.
+        assert len(request_ids(port, 40)) == 2
+    finally:
+        process.terminate()
+        _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 0, stderr
+    assert all(not Path(f"/proc/{pid}").exists() for pid in workers)
+
+
+def test_when_a_worker_dies_the_others_stop_and_the_exit_says_so(tmp_path: Path, dsn: str) -> None:
+    process = start_workers(tmp_path, dsn, free_port())
+    try:
+        read_until(process, "serving on", 30)
+        read_until(process, "serving on", 30)
+        first, second = children_of(process.pid)
+        os.kill(first, 9)
+        _, stderr = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode != 0
+    assert "ended with code -9; stopping the others" in stderr
+    assert not Path(f"/proc/{second}").exists()
+
+
+def test_more_than_one_worker_needs_a_webhook(tmp_path: Path, dsn: str) -> None:
+    done = run_clinic("serve", "--workers", "2", cwd=tmp_path, DATABASE_URL=dsn)
+    entry = the_one_line(done)
+    assert done.returncode == 2
+    assert "--workers above 1 needs bot mode with PUBLIC_URL" in entry["message"]
+    bad = run_clinic("serve", "--workers", "0", cwd=tmp_path, DATABASE_URL=dsn)
+    assert bad.returncode == 2 and "not a number of workers from 1 to 64" in bad.stderr
