@@ -224,7 +224,11 @@ async def dispatcher_ctx(app: web.Application) -> AsyncIterator[None]:
     app[keys.dispatcher] = dispatcher
     app[keys.metrics].dispatch.source = dispatcher.metrics
     async with running(dispatcher):
-        yield
+        app[keys.bookings].wake_with(dispatcher.wake)
+        try:
+            yield
+        finally:
+            app[keys.bookings].wake_with(None)
 
 
 def cors_origins(settings: Settings) -> list[str]:

@@ -48,13 +48,13 @@ WHERE d.id = $1::int;
 -- on the patient's lock and counts their upcoming bookings the same way. With the row
 -- come its messages: a Telegram patient's confirmation and reminders ($15 kinds due at
 -- $16, see plan_messages), the staff's notices (tell_staff: $17 admin ids, not $18),
--- and the dispatchers' wake-up ($19) at commit.
+-- and the dispatchers' wake-up ($19) at commit (NULL: none; the caller wakes its own).
 -- $1 doctor_id int, $2 user_id bigint (NULL: a staff booking of a patient without
 -- Telegram), $3 starts_at timestamptz, $4 ends_at timestamptz, $5 day date,
 -- $6 source text, $7 patient_name text, $8 phone text, $9 now timestamptz,
 -- $10 max_upcoming int (NULL: no cap), $11 weekday int, $12 at time,
 -- $13 default_opens time, $14 default_closes time, $15 kinds text[],
--- $16 due_ats timestamptz[], $17 admin_ids bigint[], $18 actor bigint, $19 channel text
+-- $16 due_ats timestamptz[], $17 admin_ids bigint[], $18 actor bigint, $19 channel text (NULL: no NOTIFY)
 WITH doctor AS (
     SELECT d.id,
            CASE WHEN own.doctor_id IS NOT NULL THEN own.starts
@@ -98,7 +98,7 @@ planned AS (
 ),
 told AS (
     SELECT tell_staff(b.id, b.doctor_id, 'staff_new_booking', $17::bigint[], $18::bigint) AS n,
-           pg_notify($19::text, '') AS woken
+           CASE WHEN $19::text IS NOT NULL THEN pg_notify($19::text, '') END AS woken
     FROM b
 )
 -- The card's doctor columns, as booking_cards has them (a statement cannot read its own

@@ -20,8 +20,12 @@ from zoneinfo import ZoneInfo
 import asyncpg
 from aiohttp.test_utils import TestClient
 
+from clinic import keys
 from clinic.app import create_app
-from tests.conftest import Clock, auth, make_settings
+from clinic.reminders import service as reminders
+from tests.conftest import BOT_TOKEN, Clock, auth, make_settings
+from tests.fakes.bot_api import FakeBotApi
+from tests.test_reminders_dispatch import eventually
 
 OFFSETS = {"confirmation": None, "24h": 24 * 60, "6h": 6 * 60, "30m": 30}
 
@@ -220,3 +224,35 @@ async def test_a_sent_reminder_stays_sent_when_the_booking_is_cancelled(
     assert [r["status"] for r in body["reminders"]] == ["sent"] + ["cancelled"] * 3
     again = await (await visit.cancel(1001, booking["id"])).json()
     assert again["reminders"] == body["reminders"]
+
+
+async def test_a_booking_wakes_this_process_dispatcher_without_a_notify(
+    dsn: str, conn: asyncpg.Connection, aiohttp_client: Any
+) -> None:
+    """The confirmation goes out at once, though the booking NOTIFYs nobody: the process
+    that booked wakes its own dispatcher (a NOTIFY serialises commits)."""
+    heard: list[str] = []
+    await conn.add_listener(reminders.CHANNEL, lambda *args: heard.append(args[3]))
+    starts_at = half_hour_after(timedelta(days=3))
+    zone = zone_for(starts_at)
+    async with FakeBotApi(BOT_TOKEN) as fake:
+        settings = make_settings(dsn, clinic_tz=zone.key, telegram_api_url=fake.url)
+        app = create_app(settings, clock=lambda: datetime.now(UTC))
+        visit = Visit(
+            await aiohttp_client(app),
+            Clock(datetime.now(UTC)),
+            zone,
+            await doctor_open_all_day(conn),
+            starts_at,
+        )
+        await app[keys.dispatcher].wait_listening()
+        await asyncio.sleep(0.2)  # past its first claim: now it sleeps for its poll (5 s)
+        started = asyncio.get_running_loop().time()
+        assert (await visit.book(1001)).status == 201
+        await eventually(lambda: fake.sent_messages(1001), within=10)
+        assert asyncio.get_running_loop().time() - started < 2.5
+        # This connection hears the channel (a NOTIFY of the booking's would be here,
+        # with an empty payload, before this one):
+        await conn.execute("SELECT pg_notify($1, 'probe')", reminders.CHANNEL)
+        await eventually(lambda: heard)
+        assert heard == ["probe"]

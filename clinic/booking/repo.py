@@ -80,7 +80,7 @@ async def book(
     reminders: Sequence[tuple[str, datetime]],
     admin_ids: Sequence[int],
     actor: int | None,
-    channel: str,
+    channel: str | None,
     source: str = "patient",
     patient_name: str | None = None,
     phone: str | None = None,

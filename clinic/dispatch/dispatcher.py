@@ -106,6 +106,10 @@ class Dispatcher:
                 await listener
             log.info("dispatcher stopped", extra={"counters": self.metrics.snapshot()})
 
+    def wake(self) -> None:
+        """Claims at once: this process just committed rows that are due now."""
+        self._wakeup.event.set()
+
     async def wait_listening(self) -> None:
         """Returns once the LISTEN connection is up (for tests and start-up checks)."""
         await self._wakeup.connected.wait()
