@@ -114,6 +114,8 @@ from bench.common import (
     write_results,
 )
 from clinic import db
+from clinic.booking.models import BookingRequest
+from clinic.booking.service import Bookings
 from clinic.booking.slots import (
     DEFAULT_HOURS,
     SLOT,
@@ -122,6 +124,7 @@ from clinic.booking.slots import (
     to_instant,
     week_start,
 )
+from clinic.catalog.service import Catalog
 from clinic.telegram.models import TelegramUser
 from clinic.web import initdata
 
@@ -264,6 +267,11 @@ class Slot:
             {"doctor_id": self.doctor_id, "date": self.day.isoformat(), "time": self.at}
         )
 
+    def request(self) -> BookingRequest:
+        return BookingRequest.model_validate(
+            {"doctor_id": self.doctor_id, "date": self.day.isoformat(), "time": self.at}
+        )
+
 
 def patient(user_id: int) -> TelegramUser:
     return TelegramUser(
@@ -385,6 +393,31 @@ async def api_free_slots(
 
     weeks = await asyncio.gather(*(week(d, m) for d in doctors for m in mondays))
     return [slot for found in weeks for slot in found if slot.day > today]
+
+
+async def service_free_slots(
+    pool: asyncpg.Pool, tz: Any, mondays: list[date], today: date
+) -> tuple[list[int], list[Slot]]:
+    """Every doctor and their free slots, through the services (for bench/webhook.py)."""
+    doctors: list[int] = []
+    database = db.Database.of(pool)
+    catalog = Catalog(database)
+    for spec in await catalog.specializations(search=None):
+        found = await catalog.doctors(spec.id)
+        doctors.extend(doctor.id for doctor in found)
+    doctors.sort()
+    slots: list[Slot] = []
+    bookings = Bookings(database, tz=tz, clock=lambda: datetime.now(UTC))
+    for doctor in doctors:
+        for monday in mondays:
+            week = await bookings.week_slots(doctor, week_of=monday)
+            slots.extend(
+                Slot(doctor, day.date, at)
+                for day in week.days
+                for at in day.slots
+                if day.date > today
+            )
+    return doctors, slots
 
 
 # --- the load client: wrk, or aiohttp ---------------------------------------------------
@@ -780,7 +813,7 @@ async def race(
 # --- 2. booking through HTTP -------------------------------------------------------------
 
 
-def bookings(slots: list[Slot], first_user: int) -> list[Request]:
+def booking_requests(slots: list[Slot], first_user: int) -> list[Request]:
     """One new user per slot, their initData signed now."""
     return [
         Request("POST", "/api/bookings", authorization(patient(first_user + n)), slot.body())
@@ -816,7 +849,7 @@ async def http_booking(
     warmup_count = min(len(free), math.ceil(args.warmup * args.expect_rate * args.margin))
     warmup_slots, free = free[:warmup_count], free[warmup_count:]
     log(f"booking warm-up: {args.warmup:g} s, up to {warmup_count} new users")
-    warm = await load.once(bookings(warmup_slots, WARMUP_USERS), duration=args.warmup)
+    warm = await load.once(booking_requests(warmup_slots, WARMUP_USERS), duration=args.warmup)
     if warm["ran_out"]:
         raise OutOfSlots(
             f"the warm-up used all its {warmup_count} slots in {args.warmup:g} s "
@@ -829,7 +862,7 @@ async def http_booking(
             f"{warm['rate']:.0f}/s x {args.margin:g}), {len(free)} are left: raise --expect-rate"
         )
     log(f"signing {wanted} bookings of new users; each opens the MiniApp (GET /api/me)")
-    timed = bookings(free[:wanted], HTTP_USERS)
+    timed = booking_requests(free[:wanted], HTTP_USERS)
     opened = await open_miniapp(load.server, timed, args.concurrency)
     if set(opened) != {"200"}:
         raise RuntimeError(f"GET /api/me before booking: {dict(opened)}")
