@@ -10,13 +10,18 @@ stops them in order (server first, then the fake Bot API, then the databases).
 The PostgreSQL server: BENCH_DATABASE_URL or TEST_DATABASE_URL (an admin DSN, allowed to
 CREATE DATABASE), else an embedded one (pgserver) in a temporary directory.
 
-The server under test is `python -m clinic serve` configured only through its
-environment: every variable Settings knows is removed from the inherited environment and
-the benchmark's values are set, and it runs in a scratch directory so no .env is read.
+The server under test is `python -m clinic serve` (with `--workers N` when asked for and
+this version has the flag) configured only through its environment: every variable
+Settings knows is removed from the inherited environment and the benchmark's values are
+set, and it runs in a scratch directory so no .env is read.
 Values the caller exported (DB_POOL_MAX, CLINIC_TZ, ...) are passed down unchanged, so
 the benchmark's own Settings object is the server's. Its output (JSON log lines) is
 kept as bench/results/<benchmark>-server.log; `log_problems` counts the warnings and
-errors in it and the exceptions their tracebacks end with.
+errors in it and the exceptions their tracebacks end with. Its code is this checkout's:
+importing `bench` puts bench/_site first on PYTHONPATH, which every process started from
+here inherits (bench/_site/sitecustomize.py says why the working directory alone would
+not do). Its memory and CPU time are those of its process tree: with --workers, the
+supervisor and the workers it forked.
 
 The fake Bot API is tests/fakes/bot_api.py's FakeBotApi, served by this module
 (`python -m bench.common fake-bot-api --token T`) with two read-only pages on top of
@@ -154,6 +159,9 @@ def stop_process(process: subprocess.Popen[Any], name: str, *, timeout: float = 
         process.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
         log(f"warning: {name} (pid {process.pid}) ignored SIGTERM for {timeout:g} s: killed")
+        # Its session too (started with start_new_session): what it forked goes with it.
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(process.pid, signal.SIGKILL)
         process.kill()
         process.wait(timeout=timeout)
 
@@ -172,6 +180,35 @@ def cpu_seconds(pid: int) -> float:
     """User + system CPU time a process has used so far."""
     fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def process_tree(pid: int) -> list[int]:
+    """`pid` and its descendants now (parents before children), read from /proc."""
+    children: defaultdict[int, list[int]] = defaultdict(list)
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rpartition(")")[2].split()
+        except OSError:  # gone meanwhile
+            continue
+        children[int(fields[1])].append(int(entry.name))
+    tree, todo = [], [pid]
+    while todo:
+        current = todo.pop(0)
+        tree.append(current)
+        todo.extend(sorted(children.get(current, [])))
+    return tree
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU time of a process and its live descendants (a forked worker's time is not in
+    its parent's until the parent reaps it)."""
+    total = 0.0
+    for member in process_tree(pid):
+        with contextlib.suppress(OSError):
+            total += cpu_seconds(member)
+    return total
 
 
 # The line a traceback ends with, e.g. "asyncpg.exceptions.DeadlockDetectedError: ...".
@@ -290,23 +327,43 @@ def settings_env(settings: Any) -> dict[str, str]:
     return env
 
 
-def serve_command() -> tuple[list[str], list[str]]:
-    """`clinic serve`, plus --no-worker when this version has a reminder worker to turn off."""
-    command = [sys.executable, "-m", "clinic", "serve"]
+def serve_flags() -> str:
+    """What `clinic serve --help` prints: the flags this version has."""
     shown = subprocess.run(
-        [*command, "--help"], cwd=ROOT, capture_output=True, text=True, timeout=120, check=False
+        [sys.executable, "-m", "clinic", "serve", "--help"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     if shown.returncode != 0:
         raise RuntimeError(f"clinic serve --help failed:\n{shown.stderr[-2000:]}")
-    flags = ["--no-worker"] if "--no-worker" in shown.stdout else []
-    return [*command, *flags], flags
+    return shown.stdout
+
+
+def serve_command(workers: int = 1) -> tuple[list[str], list[str]]:
+    """`clinic serve`, plus --no-worker when this version has a reminder worker to turn
+    off, plus `--workers N` for N above 1 when it has that flag (without it: one process,
+    and the caller can tell from the flags returned)."""
+    shown = serve_flags()
+    flags = ["--no-worker"] if "--no-worker" in shown else []
+    if workers > 1 and "--workers" in shown:
+        flags += ["--workers", str(workers)]
+    return [sys.executable, "-m", "clinic", "serve", *flags], flags
+
+
+def served_workers(flags: list[str]) -> int:
+    """How many processes serve, by the flags serve_command returned."""
+    return int(flags[flags.index("--workers") + 1]) if "--workers" in flags else 1
 
 
 class Server:
     """`clinic serve` in a process of its own; its output is appended to `logfile`."""
 
-    def __init__(self, settings: Any, workdir: Path, logfile: Path) -> None:
-        self.command, self.flags = serve_command()
+    def __init__(self, settings: Any, workdir: Path, logfile: Path, *, workers: int = 1) -> None:
+        self.command, self.flags = serve_command(workers)
+        self.workers = served_workers(self.flags)
         self.url = f"http://{settings.host}:{settings.port}"
         self.env = settings_env(settings)
         self.workdir = workdir
@@ -320,7 +377,10 @@ class Server:
         return self.process.pid
 
     def start(self, timeout: float = 90.0) -> None:
-        """Starts the process and waits until /healthz answers."""
+        """Starts the process and waits until /healthz answers and, with several workers,
+        until each has said it is serving: a connection made before a worker listens
+        goes to one that does, and a load client's keep-alive connections stay there."""
+        logged = self.logfile.stat().st_size if self.logfile.exists() else 0
         with self.logfile.open("ab") as out:
             self.process = subprocess.Popen(
                 self.command,
@@ -336,7 +396,19 @@ class Server:
             if time.monotonic() > deadline:
                 raise RuntimeError(f"no /healthz within {timeout:g} s:\n{tail(self.logfile)}")
             time.sleep(0.1)
+        while self.workers > 1 and self._serving(since=logged) < self.workers:
+            self.check_alive()
+            if time.monotonic() > deadline:
+                log(f"warning: {self._serving(since=logged)} of {self.workers} workers serving")
+                break
+            time.sleep(0.1)
         log(f"server pid {self.pid} on {self.url} {' '.join(self.flags)}".rstrip())
+
+    def _serving(self, *, since: int) -> int:
+        """How many processes logged "serving on" after byte `since` of the log."""
+        with self.logfile.open("rb") as text:
+            text.seek(since)
+            return text.read().count(b"serving on http")
 
     def stop(self) -> None:
         if self.process is not None:
@@ -355,6 +427,23 @@ class Server:
     def memory_mb(self) -> dict[str, float]:
         return memory_mb(self.pid)
 
+    def tree_memory_mb(self) -> dict[str, Any]:
+        """VmRSS and VmHWM summed over the process tree (one process: its own), and per
+        process. A sum of peaks is an upper bound of the peak together."""
+        each = {}
+        for member in process_tree(self.pid):
+            with contextlib.suppress(OSError):
+                each[str(member)] = memory_mb(member)
+        return {
+            "VmRSS": round(sum(m.get("VmRSS", 0.0) for m in each.values()), 1),
+            "VmHWM": round(sum(m.get("VmHWM", 0.0) for m in each.values()), 1),
+            "processes": len(each),
+            "per_process": each,
+        }
+
+    def cpu_seconds(self) -> float:
+        return tree_cpu_seconds(self.pid)
+
     def check_alive(self) -> None:
         if self.process is None or self.process.poll() is not None:
             code = None if self.process is None else self.process.returncode
@@ -370,12 +459,15 @@ def _healthy(url: str) -> bool:
 
 
 @contextlib.contextmanager
-def running_server(settings: Any, scratch: Path, *, name: str) -> Iterator[Server]:
-    """`clinic serve` with `settings`, answering /healthz; stopped on the way out, its
-    log kept as bench/results/<name>-server.log."""
+def running_server(
+    settings: Any, scratch: Path, *, name: str, workers: int = 1
+) -> Iterator[Server]:
+    """`clinic serve` with `settings` (and `--workers N` when N > 1 and the flag exists),
+    answering /healthz; stopped on the way out, its log kept as
+    bench/results/<name>-server.log."""
     workdir = scratch / "server"
     workdir.mkdir(exist_ok=True)
-    server = Server(settings, workdir, scratch / "server.log")
+    server = Server(settings, workdir, scratch / "server.log", workers=workers)
     try:
         server.start()
         yield server
@@ -463,9 +555,10 @@ async def closed_loop(
     """`concurrency` workers, each calling `call(next item)` back to back until `duration`
     is over or the work runs out. `call` returns an outcome label (an HTTP status, "ok");
     an exception is recorded under its class name and the worker goes on. With
-    `server_pid`, the CPU time that process used during the run is recorded too."""
+    `server_pid`, the CPU time that process and its children used during the run is
+    recorded too."""
     run = Run()
-    server_before = cpu_seconds(server_pid) if server_pid else 0.0
+    server_before = tree_cpu_seconds(server_pid) if server_pid else 0.0
     client_before = time.process_time()
     run.started = time.perf_counter()
     deadline = run.started + duration
@@ -489,7 +582,7 @@ async def closed_loop(
     run.ended = time.perf_counter()
     run.client_cpu = time.process_time() - client_before
     if server_pid:
-        run.server_cpu = cpu_seconds(server_pid) - server_before
+        run.server_cpu = tree_cpu_seconds(server_pid) - server_before
     return run
 
 

@@ -203,7 +203,7 @@ class Soak:
 
     async def prepare(self, session: aiohttp.ClientSession) -> None:
         """Each patient's menu message, sent through the fake as the bot would."""
-        markup = keyboards.main_menu(self.webapp_url)
+        markup = keyboards.main_menu(texts.RU, self.webapp_url)
 
         async def menu(person: TelegramUser) -> None:
             body = {

@@ -152,7 +152,7 @@ async def menu_messages(
     fake: FakeBotApi, people: list[TelegramUser], settings: Any, concurrency: int
 ) -> list[dict[str, Any]]:
     """The main menu, as the bot would have sent it, once per element of `people`."""
-    markup = keyboards.main_menu(settings.webapp_url)
+    markup = keyboards.main_menu(texts.RU, settings.webapp_url)
     url = fake.method_url("sendMessage")
     out: list[dict[str, Any]] = [{} for _ in people]
     work = iter(enumerate(people))
