@@ -585,3 +585,50 @@ async def test_old_sent_and_cancelled_rows_are_purged(
     await eventually(purged)
     kept = await conn.fetch("SELECT kind FROM notifications ORDER BY kind")
     assert [r["kind"] for r in kept] == ["30m", "6h"]
+
+
+class CountedClaims(JobTable):
+    claims = 0
+
+    async def claim(self, **options: Any) -> Any:
+        CountedClaims.claims += 1
+        return await super().claim(**options)
+
+
+async def test_while_throttled_wake_ups_do_not_each_cost_a_claim(
+    dsn: str, api: BotApi, conn: asyncpg.Connection
+) -> None:
+    """A burst of bookings (each a wake-up) while the rate limit holds rows back: the
+    dispatcher claims once a tick (tokens come no sooner), not once a wake-up."""
+    await add_due(conn, await add_bookings(conn, list(range(9001, 9041))))
+    pool = await db.create_pool(dsn, min_size=1, max_size=4)
+    try:
+        jobs = CountedClaims(db.Database.of(pool, dsn))
+        pace = Pace(rate=5)  # a token each 0.2 s: the 40 rows take 8 s
+        dispatcher = Dispatcher(
+            jobs,
+            api,
+            renderers=render.renderers(MOSCOW, webapp_url="https://clinic.test/"),
+            listen_dsn=dsn,
+            pace=pace,
+            poll_interval=10.0,
+        )
+        async with running(dispatcher):
+            await asyncio.wait_for(dispatcher.wait_listening(), 10)
+            await asyncio.sleep(0.5)
+            CountedClaims.claims = 0
+            started = asyncio.get_running_loop().time()
+            for _ in range(100):  # 100 wake-ups in a second
+                await wake(conn)
+                await asyncio.sleep(0.01)
+            claims = CountedClaims.claims
+            ticks = (asyncio.get_running_loop().time() - started) / pace.tick
+            sent = await conn.fetchval(
+                "SELECT count(*) FROM notifications WHERE status = 'sent' AND chat_id > 9000"
+            )
+    finally:
+        await pool.close()
+    # Each tick: the claim that takes its token, and one that finds none left; a claim
+    # per wake-up would be over 100.
+    assert claims <= 2 * ticks + 2, (claims, ticks)
+    assert 0 < sent < 40  # paced: some went, most still wait

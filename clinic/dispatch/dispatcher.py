@@ -127,8 +127,13 @@ class Dispatcher:
                     failures = 0
                     continue
                 await self._purge_now_and_then()
-                delay = await self._until_next()
+                delay, throttled = await self._until_next()
                 failures = 0
+                if throttled:
+                    # Due rows wait for tokens: a wake-up cannot bring them sooner, so
+                    # a burst of bookings costs a claim a tick, not a claim each.
+                    await asyncio.sleep(delay)
+                    continue
             except Exception as exc:  # the loop outlives anything, or reminders stop
                 failures += 1
                 delay = min(self._poll_interval, 0.5 * 2**failures)
@@ -180,18 +185,19 @@ class Dispatcher:
             self._batches.add(batch)
             batch.add_done_callback(self._batch_done)
 
-    async def _until_next(self) -> float:
-        """Seconds to sleep: until the next due row or lease expiry, within the poll."""
+    async def _until_next(self) -> tuple[float, bool]:
+        """Seconds to sleep: until the next due row or lease expiry, within the poll; and
+        whether due rows are left unclaimed (throttled)."""
         seconds = await self._jobs.next_due()
         if seconds is None:
             self.metrics.oldest_due_age = 0.0
-            return self._poll_interval
+            return self._poll_interval, False
         self.metrics.oldest_due_age = max(0.0, -seconds)
         if seconds > 0:
-            return min(seconds, self._poll_interval)
+            return min(seconds, self._poll_interval), False
         # Due but not claimed: out of tokens, its chat paced, or another replica's claim
         # held the rows for that moment.
-        return self.pace.tick if self.pace.limited else 0.05
+        return (self.pace.tick if self.pace.limited else 0.05), True
 
     def _batch_done(self, batch: asyncio.Task[None]) -> None:
         self._batches.discard(batch)
