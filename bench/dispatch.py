@@ -44,7 +44,8 @@ NUMBER = re.compile(r"Запись № (\d+)")
 KINDS = {"Вы записаны": "confirmation", "Вы придёте?": "24h"}
 
 FILL = [
-    "TRUNCATE notifications, bookings, users, chat_pace, send_pace RESTART IDENTITY",
+    # CASCADE: and whatever else refers to bookings or users (waitlist, chat cards).
+    "TRUNCATE notifications, bookings, users, chat_pace, send_pace RESTART IDENTITY CASCADE",
     """INSERT INTO users (telegram_id, first_name)
        SELECT 10000000 + g, 'Пациент ' || g FROM generate_series(1, $1::int) AS g""",
     """INSERT INTO bookings (doctor_id, user_id, starts_at, ends_at)
