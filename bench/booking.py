@@ -1167,8 +1167,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--expect-rate",
         type=float,
-        default=2000.0,
-        help="bookings a second either side may reach, to size the free slots (2000)",
+        default=3000.0,
+        help="bookings a second either side may reach, to size the free slots (3000)",
     )
     parser.add_argument(
         "--margin",
