@@ -292,6 +292,9 @@ def server_env(database_url: str, port: int) -> dict[str, str]:
         PYTHONUNBUFFERED="1",
         # Reminders at their exact times, whatever the hour the drill runs at.
         QUIET_HOURS="",
+        # Each drill client is one patient booking slot after slot: the cap of upcoming
+        # bookings (tested in tests/test_patient_self_service.py) is not what is drilled.
+        MAX_UPCOMING_BOOKINGS="100000",
     )
     return env
 
