@@ -241,6 +241,8 @@ async def test_the_desk_runs_the_day_end_to_end(
 
     # --- a booking taken by phone ------------------------------------------------------------
     await page.get_by_test_id("staff-nav").get_by_role("link", name="Записать").click()
+    # The page left has a "Врач" select too: pick on the new one, once it is there.
+    await at_path(page, "/staff/book")
     await page.get_by_label("Врач", exact=True).select_option(label=volkov["full_name"])
     thursday = page.get_by_test_id("day").nth(3)
     await expect(thursday).to_be_disabled()  # the day off just added
@@ -282,6 +284,7 @@ async def test_the_desk_runs_the_day_end_to_end(
 
     # --- weekly hours ----------------------------------------------------------------------
     await page.get_by_test_id("staff-nav").get_by_role("link", name="Часы").click()
+    await at_path(page, "/staff/hours")
     await page.get_by_label("Врач", exact=True).select_option(label=volkov["full_name"])
     await expect(page.get_by_test_id("hours-kind")).to_contain_text("график клиники")
     saturday = page.locator('[data-testid="hours-day"][data-weekday="6"]')
@@ -414,6 +417,7 @@ async def test_demo_mode_shows_the_staff_section_in_a_plain_browser(
     await expect(plain.get_by_test_id("day-empty")).to_have_text("Записей на этот день нет")
 
     await plain.get_by_test_id("staff-nav").get_by_role("link", name="Записать").click()
+    await at_path(plain, "/staff/book")
     await plain.get_by_label("Врач", exact=True).select_option(label=volkov["full_name"])
     confirm = plain.get_by_test_id("confirm-staff-booking")
     await expect(confirm).to_have_text("Выберите время")
