@@ -17,11 +17,8 @@ set, and it runs in a scratch directory so no .env is read.
 Values the caller exported (DB_POOL_MAX, CLINIC_TZ, ...) are passed down unchanged, so
 the benchmark's own Settings object is the server's. Its output (JSON log lines) is
 kept as bench/results/<benchmark>-server.log; `log_problems` counts the warnings and
-errors in it and the exceptions their tracebacks end with. Its code is this checkout's:
-importing `bench` puts bench/_site first on PYTHONPATH, which every process started from
-here inherits (bench/_site/sitecustomize.py says why the working directory alone would
-not do). Its memory and CPU time are those of its process tree: with --workers, the
-supervisor and the workers it forked.
+errors in it and the exceptions their tracebacks end with. Its memory and CPU time are
+those of its process tree: with --workers, the supervisor and the workers it forked.
 
 The fake Bot API is tests/fakes/bot_api.py's FakeBotApi, served by this module
 (`python -m bench.common fake-bot-api --token T`) with two read-only pages on top of
