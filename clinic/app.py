@@ -11,8 +11,6 @@ dependency order: the pool, the catalog's change listener, the bot, the dispatch
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import hashlib
 import logging
 import secrets
@@ -205,11 +203,8 @@ async def changes_ctx(app: web.Application) -> AsyncIterator[None]:
         on_lost=lambda: catalog.cache.listening(False),
         what="catalog changes",
     )
-    task = asyncio.create_task(listener.run(), name="catalog-listen")
-    yield
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    async with listener.running():
+        yield
 
 
 async def bot_ctx(app: web.Application) -> AsyncIterator[None]:

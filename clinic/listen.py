@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 
 import asyncpg
 
@@ -50,6 +50,17 @@ class Listener:
         self._what = what
         self._max_retry = max_retry
         self.connected = asyncio.Event()
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[None]:
+        """`run` as a task for the block's duration; cancelled and awaited after."""
+        task = asyncio.create_task(self.run(), name=f"listen-{self._channel}")
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
     async def run(self) -> None:
         retry = 0.25
