@@ -138,7 +138,9 @@ async def test_problem_details_and_day_names_follow_the_callers_language(
 ) -> None:
     doctor = await volkov(conn)
     body = {"doctor_id": doctor, "date": workday(3), "time": "10:00"}
-    assert (await client.post("/api/bookings", json=body, headers=auth(1001))).status == 201
+    assert (
+        await client.post("/api/bookings", json=body, headers=auth(1001, clock=clock))
+    ).status == 201
     taken = await client.post("/api/bookings", json=body, headers=initdata_of(1002, "en", clock))
     assert taken.status == 409
     assert (await taken.json())["detail"] == texts.EN("error.slot_taken")
