@@ -74,6 +74,15 @@ async def test_a_doctor_photo_is_served(client: TestClient) -> None:
     assert photo.status == 200
     assert photo.content_type == "image/svg+xml"
     assert b"<svg" in await photo.read()
+    assert photo.headers["Cache-Control"] == "public, max-age=86400"
+    again = await client.get(doctor["photo_url"], headers={"If-None-Match": photo.headers["ETag"]})
+    assert again.status == 304 and await again.read() == b""
+
+
+async def test_only_the_photos_themselves_are_served(client: TestClient) -> None:
+    for path in ("/photos/nobody.svg", "/photos/..%2F..%2Fservice.py", "/photos/"):
+        response = await client.get(path)
+        assert response.status == 404, path
 
 
 async def test_absent_things_are_404_problems(client: TestClient) -> None:

@@ -17,7 +17,7 @@ from clinic.web.static import PAGES
 from tests.conftest import Clock, auth, make_settings
 
 # The MiniApp's pages and files, and the doctors' photos.
-UNDOCUMENTED = {"/", "/{name}", "/assets/{name}", "/photos"} | {
+UNDOCUMENTED = {"/", "/{name}", "/assets/{name}", "/photos/{name}"} | {
     path for page in PAGES for path in (f"/{page}", f"/{page}/{{tail}}")
 }
 

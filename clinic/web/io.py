@@ -30,14 +30,21 @@ def json_response(data: BaseModel | Sequence[BaseModel], *, status: int = 200) -
     return web.Response(body=json_body(data), status=status, content_type="application/json")
 
 
-def ready_response(request: web.Request, body: bytes, etag: str) -> web.Response:
-    """A JSON answer kept ready with its strong ETag (quoted): 304 with no body when the
+def ready_response(
+    request: web.Request,
+    body: bytes,
+    etag: str,
+    *,
+    content_type: str = "application/json",
+    cache_control: str = "no-cache",
+) -> web.Response:
+    """An answer kept ready with its strong ETag (quoted): 304 with no body when the
     client holds it already. `no-cache` lets clients keep it but ask again each time."""
-    headers = {"ETag": etag, "Cache-Control": "no-cache"}
+    headers = {"ETag": etag, "Cache-Control": cache_control}
     held = request.headers.get("If-None-Match")
     if held is not None and (held.strip() == "*" or etag in _etags(held)):
         return web.Response(status=304, headers=headers)
-    return web.Response(body=body, content_type="application/json", headers=headers)
+    return web.Response(body=body, content_type=content_type, headers=headers)
 
 
 def _etags(header: str) -> list[str]:

@@ -10,11 +10,14 @@ their own.
 
 from __future__ import annotations
 
+import hashlib
+import mimetypes
 from pathlib import Path
 
 from aiohttp import web
 
 from clinic.errors import NotBuilt, msg
+from clinic.web.io import ready_response
 from clinic.web.openapi import operation
 from clinic.web.problems import Handler
 
@@ -27,13 +30,26 @@ API работает: <a href="/api/specializations">/api/specializations</a></p
 
 
 def add_photos(app: web.Application, photos: Path) -> None:
-    app.router.add_static("/photos", photos, append_version=False)
+    """The doctors' photos, read once into memory: a handful of small files that every
+    catalog page shows, answered with no file handle or thread to wait for (a file still
+    being opened in a thread when the server stops would be left open)."""
+    held: dict[str, tuple[bytes, str, str]] = {}
+    for path in sorted(photos.iterdir()):
+        kind = mimetypes.guess_type(path.name)[0]
+        if path.is_file() and kind is not None:
+            body = path.read_bytes()
+            held[path.name] = (body, f'"{hashlib.blake2b(body, digest_size=12).hexdigest()}"', kind)
 
-    async def cache_photos(request: web.Request, response: web.StreamResponse) -> None:
-        if request.path.startswith("/photos/") and response.status == 200:
-            response.headers["Cache-Control"] = "public, max-age=86400"
+    async def photo(request: web.Request) -> web.StreamResponse:
+        found = held.get(request.match_info["name"])
+        if found is None:
+            raise web.HTTPNotFound()
+        body, etag, kind = found
+        return ready_response(
+            request, body, etag, content_type=kind, cache_control="public, max-age=86400"
+        )
 
-    app.on_response_prepare.append(cache_photos)
+    app.router.add_get("/photos/{name}", photo)
 
 
 def docs_routes(dist: Path) -> web.RouteTableDef:
