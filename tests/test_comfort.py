@@ -51,10 +51,19 @@ def test_a_moved_reminder_too_close_to_another_message_is_dropped() -> None:
     # 45 minutes after the confirmation.
     planned = dict(rules.plan(at("2026-12-03", "09:00"), at("2026-12-02", "21:00"), NIGHT))
     assert "6h" not in planned and planned["30m"] == at("2026-12-03", "08:30")
-    # A visit at 10:00 booked the day before at 20:00: the 24-hour one at 10:00 stays (it is
-    # past; the database leaves it out), the 6-hour one at 04:00 moves to 21:45: too close.
+    # A visit at 10:00 booked the day before at 20:00: the 24-hour one (10:00) is past, the
+    # 6-hour one at 04:00 moves to 21:45: too close to the confirmation. Only 30 min is left.
     late = dict(rules.plan(at("2026-12-03", "10:00"), at("2026-12-02", "20:00"), NIGHT))
-    assert "6h" not in late
+    assert late == {"30m": at("2026-12-03", "09:30")}
+
+
+def test_reminders_already_past_on_the_callers_clock_are_not_planned() -> None:
+    # Booked at 13:00 for 15:00 the same day, in the daytime: only the 30-minute one.
+    assert rules.plan(at("2026-12-02", "15:00"), at("2026-12-02", "13:00"), None) == [
+        ("30m", at("2026-12-02", "14:30"))
+    ]
+    # A quarter of an hour ahead: none at all (the confirmation still goes, planned apart).
+    assert rules.plan(at("2026-12-02", "15:00"), at("2026-12-02", "14:45"), NIGHT) == []
     # With no quiet hours, every reminder keeps its exact offset.
     exact = dict(rules.plan(at("2026-12-03", "09:00"), at("2026-12-01", "10:00"), None))
     assert exact["6h"] == at("2026-12-03", "03:00")

@@ -38,9 +38,10 @@ def plan(starts_at: datetime, now: datetime, quiet: Quiet | None) -> list[tuple[
         moved = quiet is not None and kind not in ANYTIME and quiet.inside(due)
         if moved and quiet is not None:
             due = quiet.evening_before(due)
-            if due <= now or any(abs(due - other) < TOO_CLOSE for other in others):
+            if any(abs(due - other) < TOO_CLOSE for other in others):
                 continue
-        # Those already past are left out where they are stored, by the database's clock.
+        if due <= now:  # past already: a visit booked 2 hours ahead gets its 30 min one only
+            continue
         kept.append((kind, due))
         others.append(due)
     kept.sort(key=lambda item: item[1])
