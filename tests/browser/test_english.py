@@ -42,6 +42,7 @@ from tests.browser.test_miniapp import (
     telegram_sends,
     telegram_url,
 )
+from tests.browser.test_staff import at_path
 from tests.conftest import BOT_TOKEN, Clock, auth, make_settings
 
 # The fixtures of test_miniapp.py, shared by name.
@@ -277,6 +278,7 @@ async def test_the_staff_day_in_english(
     await expect(page.get_by_test_id("day-summary")).to_have_text("2 bookings · 1 arrived")
 
     await nav.get_by_role("link", name="Book", exact=True).click()
+    await at_path(page, "/staff/book")  # the page left has a "Doctor" select too
     await page.get_by_label("Doctor", exact=True).select_option(label=volkov["full_name"])
     await page.get_by_role("button", name="Friday 4 December: 24 free slots").click()
     await page.get_by_test_id("slot").filter(has_text="09:30").click()
@@ -286,6 +288,7 @@ async def test_the_staff_day_in_english(
     await fits_360(page, "en-staff-03-phone-booking")
 
     await nav.get_by_role("link", name="Hours", exact=True).click()
+    await at_path(page, "/staff/hours")  # the page left has a "Doctor" select too
     await page.get_by_label("Doctor", exact=True).select_option(label=volkov["full_name"])
     await expect(page.get_by_test_id("hours-kind")).to_contain_text("the clinic's schedule")
     await expect(page.get_by_label("Monday: start")).to_have_value("08:00")
@@ -296,6 +299,7 @@ async def test_the_staff_day_in_english(
     await fits_360(page, "en-staff-04-hours")
 
     await nav.get_by_role("link", name="Days off", exact=True).click()
+    await at_path(page, "/staff/days-off")  # the page left has a "Doctor" select too
     await page.get_by_label("Doctor", exact=True).select_option(label=volkov["full_name"])
     await expect(page.get_by_test_id("days-off-empty")).to_have_text("No days off planned.")
     await page.get_by_label("From", exact=True).fill("2026-12-03")
