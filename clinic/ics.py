@@ -35,6 +35,8 @@ def escape(text: str) -> str:
 
 def fold(line: str) -> str:
     """Content lines longer than 75 octets go on as continuation lines."""
+    if len(line.encode()) <= 75:
+        return line
     out: list[str] = []
     current = b""
     for char in line:

@@ -9,6 +9,7 @@ never puts a URL, or anything that may contain one, into an exception or a log.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Mapping
 from typing import Any, Final
 
@@ -118,17 +119,18 @@ class BotApi:
         mime_type: str,
     ) -> Any:
         """Like `call`, as multipart/form-data with one file uploaded in `field`."""
-        form = aiohttp.FormData()
-        for key, value in _without_none(params).items():
-            form.add_field(key, value if isinstance(value, str) else orjson.dumps(value).decode())
-        form.add_field(field, content, filename=file_name, content_type=mime_type)
-        return await self._post(method, form, None, None)
+        fields = {
+            key: value if isinstance(value, str) else orjson.dumps(value).decode()
+            for key, value in _without_none(params).items()
+        }
+        body, content_type = multipart(fields, field, file_name, content, mime_type)
+        return await self._post(method, body, {"Content-Type": content_type}, None)
 
     async def _post(
         self,
         method: str,
-        body: bytes | aiohttp.FormData,
-        headers: Mapping[str, str] | None,
+        body: bytes,
+        headers: Mapping[str, str],
         timeout: float | None,  # noqa: ASYNC109
     ) -> Any:
         client_timeout = (
@@ -357,6 +359,33 @@ class BotApi:
         """The bot's own User object."""
         result: dict[str, Any] = await self.call("getMe")
         return result
+
+
+def multipart(
+    fields: Mapping[str, str], field: str, file_name: str, content: bytes, mime_type: str
+) -> tuple[bytes, str]:
+    """A multipart/form-data body (RFC 7578) of text `fields` and one file, written out at
+    once, and its Content-Type. The boundary is random, and drawn again in the unlikely
+    case that the content holds it."""
+    boundary = secrets.token_hex(16)
+    while boundary.encode() in content or any(boundary in value for value in fields.values()):
+        boundary = secrets.token_hex(16)
+    parts = [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{_quoted(key)}"\r\n\r\n'
+        f"{value}\r\n".encode()
+        for key, value in fields.items()
+    ]
+    parts.append(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{_quoted(field)}"; '
+        f'filename="{_quoted(file_name)}"\r\nContent-Type: {mime_type}\r\n\r\n'.encode()
+    )
+    parts += [content, f"\r\n--{boundary}--\r\n".encode()]
+    return b"".join(parts), f"multipart/form-data; boundary={boundary}"
+
+
+def _quoted(name: str) -> str:
+    """A name or file name inside quotes, as browsers write it (HTML's form encoding)."""
+    return name.replace('"', "%22").replace("\r", "%0D").replace("\n", "%0A")
 
 
 def _without_none(params: dict[str, object]) -> dict[str, object]:
