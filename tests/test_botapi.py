@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import email
+import email.policy
 import socket
 import time
 import traceback
@@ -20,6 +22,7 @@ from clinic.telegram.botapi import (
     RateLimited,
     ServerError,
     TransportError,
+    multipart,
 )
 from clinic.texts import escape
 from tests.fakes.bot_api import FakeBotApi
@@ -319,3 +322,66 @@ async def test_the_fake_speaks_get_and_form_posts(
             404,
             {"ok": False, "error_code": 404, "description": "Not Found"},
         )
+
+
+async def test_a_document_is_uploaded_as_multipart_form_data(api: BotApi, fake: FakeBotApi) -> None:
+    content = b"BEGIN:VCALENDAR\r\nSUMMARY:\xd0\x9f\xd1\x80\xd0\xb8\xd1\x91\xd0\xbc\r\n"
+    sent = await api.send_document(
+        CHAT,
+        file_name="zapis-7.ics",
+        content=content,
+        mime_type="text/calendar",
+        caption="Приём «в календарь»",
+        disable_notification=True,
+    )
+    assert fake.documents[(CHAT, sent["message_id"])] == content
+    assert sent["document"] == {
+        "file_name": "zapis-7.ics",
+        "mime_type": "text/calendar",
+        "file_id": f"fake-file-{CHAT}-{sent['message_id']}",
+        "file_size": len(content),
+    }
+    assert sent["caption"] == "Приём «в календарь»"
+    assert fake.calls_to("sendDocument")[-1].params["disable_notification"] is True
+
+
+async def test_the_fake_reads_another_writers_multipart_and_refuses_a_broken_one(
+    session: aiohttp.ClientSession, fake: FakeBotApi
+) -> None:
+    url = f"{fake.url}/bot{fake.token}/sendDocument"
+    form = aiohttp.FormData()  # aiohttp's own writer: per-part Content-Type and charset
+    form.add_field("chat_id", str(CHAT))
+    form.add_field("caption", "Запись №7")
+    form.add_field("document", b"\x01\x02", filename="x.ics", content_type="text/calendar")
+    async with session.post(url, data=form) as response:
+        answer = await response.json()
+    assert answer["ok"] and answer["result"]["caption"] == "Запись №7"
+    assert fake.documents[(CHAT, answer["result"]["message_id"])] == b"\x01\x02"
+
+    broken = b'--b\r\nContent-Disposition: form-data; name="chat_id"\r\n\r\n42'  # no end
+    for body, content_type in (
+        (broken, "multipart/form-data; boundary=b"),
+        (broken, "multipart/form-data"),
+    ):
+        async with session.post(url, data=body, headers={"Content-Type": content_type}) as response:
+            assert response.status == 400
+            assert (await response.json())["description"].startswith("Bad Request: can't parse")
+
+
+def test_the_multipart_body_reads_back_with_another_parser() -> None:
+    fields = {"chat_id": "42", "caption": 'a "quoted"\r\nline: Привет'}
+    content = b"\x00\r\n--not-the-boundary\r\n\xff"
+    body, content_type = multipart(fields, "document", 'name "x".ics', content, "text/calendar")
+    message = email.message_from_bytes(
+        b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + body, policy=email.policy.HTTP
+    )
+    parts = {
+        part.get_param("name", header="content-disposition"): part for part in message.iter_parts()
+    }
+    assert list(parts) == ["chat_id", "caption", "document"]
+    assert parts["chat_id"].get_payload(decode=True) == b"42"
+    assert parts["caption"].get_payload(decode=True) == fields["caption"].encode()
+    upload = parts["document"]
+    assert upload.get_filename() == "name %22x%22.ics"
+    assert upload.get_content_type() == "text/calendar"
+    assert upload.get_payload(decode=True) == content
