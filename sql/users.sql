@@ -2,10 +2,21 @@
 
 -- name: upsert_user
 -- Registers a Telegram user or refreshes their names; writes nothing when nothing changed.
+-- An unchanged user is found by the read in `same`, and the INSERT then has no row: no
+-- row lock (ON CONFLICT DO UPDATE locks the row even when its WHERE says no), so no
+-- transaction id and no WAL flush at commit for a user seen again.
 -- $1 telegram_id bigint, $2 first_name text, $3 last_name text, $4 username text,
 -- $5 language_code text, $6 is_premium boolean
+WITH same AS (
+    SELECT 1
+    FROM users AS u
+    WHERE u.telegram_id = $1::bigint
+      AND (u.first_name, u.last_name, u.username, u.language_code, u.is_premium)
+          IS NOT DISTINCT FROM ($2::text, $3::text, $4::text, $5::text, $6::boolean)
+)
 INSERT INTO users (telegram_id, first_name, last_name, username, language_code, is_premium)
-VALUES ($1::bigint, $2::text, $3::text, $4::text, $5::text, $6::boolean)
+SELECT $1::bigint, $2::text, $3::text, $4::text, $5::text, $6::boolean
+WHERE NOT EXISTS (SELECT 1 FROM same)
 ON CONFLICT (telegram_id) DO UPDATE
 SET first_name = excluded.first_name, last_name = excluded.last_name,
     username = excluded.username, language_code = excluded.language_code,

@@ -9,6 +9,8 @@ import asyncpg
 import pytest
 
 from clinic import sql
+from clinic.telegram.models import TelegramUser
+from clinic.users import repo as users_repo
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -68,3 +70,23 @@ def test_no_sql_is_assembled_in_python() -> None:
         if pattern.search(path.read_text())
     ]
     assert offenders == []
+
+
+async def test_a_user_seen_again_unchanged_writes_nothing(conn: asyncpg.Connection) -> None:
+    """Registering is an upsert; for a user with the same names it must not even lock the
+    row: no transaction id, so its commit waits for no WAL flush."""
+    anna = TelegramUser(id=4242, first_name="Анна", language_code="ru")
+
+    async def register(user: TelegramUser) -> int | None:
+        async with conn.transaction():
+            await users_repo.upsert_user(conn, user=user)
+            assigned: int | None = await conn.fetchval("SELECT txid_current_if_assigned()")
+            return assigned
+
+    assert await register(anna) is not None  # new: inserted
+    assert await register(anna) is None  # unchanged: read, nothing written
+    renamed = anna.model_copy(update={"last_name": "Петрова"})
+    assert await register(renamed) is not None  # changed: updated
+    row = await conn.fetchrow("SELECT first_name, last_name FROM users WHERE telegram_id = 4242")
+    assert tuple(row) == ("Анна", "Петрова")
+    assert await register(renamed) is None
