@@ -6,7 +6,8 @@ checks its callers: /api (public catalog reads; initData for the caller's own da
 /api/staff inside it (a staff role; each route declares which), /telegram (the webhook's
 secret token; bot mode only), /demo (demo mode only). The root serves health, metrics,
 the doctors' photos and the MiniApp. Every resource is one cleanup_ctx generator, in
-dependency order: the pool, the catalog's change listener, the bot, the dispatcher.
+dependency order: the pool, the dispatchers' NOTIFY after bookings, the catalog's change
+listener, the bot, the dispatcher.
 """
 
 from __future__ import annotations
@@ -35,8 +36,9 @@ from clinic.clock import Clock, utc_now
 from clinic.config import Settings
 from clinic.db import Database
 from clinic.dispatch.worker import build_dispatcher, calendar_host, quiet_hours, running
-from clinic.listen import Listener
+from clinic.listen import Listener, Notifier
 from clinic.metrics import Metrics
+from clinic.reminders import service as reminders_service
 from clinic.staff import handlers as staff_handlers
 from clinic.staff.auth import staff_middleware
 from clinic.staff.service import Staff
@@ -129,6 +131,7 @@ def create_app(
     app[keys.waitlist] = waitlist
     app[keys.bot] = bot
     app.cleanup_ctx.append(database_ctx)
+    app.cleanup_ctx.append(notifier_ctx)
     app.cleanup_ctx.append(changes_ctx)
     app.cleanup_ctx.append(bot_ctx)
     if worker:
@@ -184,6 +187,17 @@ async def database_ctx(app: web.Application) -> AsyncIterator[None]:
     yield
     app[keys.metrics].pool.pool = None
     await database.close()
+
+
+async def notifier_ctx(app: web.Application) -> AsyncIterator[None]:
+    """After the pool: the dispatchers' NOTIFY, sent after bookings commit, not in them."""
+    notifier = Notifier(app[keys.database], channel=reminders_service.CHANNEL)
+    async with notifier.running():
+        app[keys.bookings].notify_with(notifier.poke)
+        try:
+            yield
+        finally:
+            app[keys.bookings].notify_with(None)
 
 
 async def changes_ctx(app: web.Application) -> AsyncIterator[None]:

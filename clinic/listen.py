@@ -1,16 +1,19 @@
 """LISTEN on a channel over a connection of its own, reconnected when it drops: the
-dispatcher's wake-ups and the replicas' catalog caches both hang on one of these."""
+dispatcher's wake-ups and the replicas' catalog caches both hang on one of these. And
+the other end for bookings: a NOTIFY sent soon after their commits, outside them."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
+from typing import Any
 
 import asyncpg
 
 from clinic import db
+from clinic.sql import q
 
 log = logging.getLogger("clinic.db")
 
@@ -20,6 +23,17 @@ CHECK_TIMEOUT = 5.0
 
 def _nothing() -> None:
     pass
+
+
+@contextlib.asynccontextmanager
+async def _task_while(work: Coroutine[Any, Any, None], name: str) -> AsyncIterator[None]:
+    task = asyncio.create_task(work, name=name)
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 class Listener:
@@ -51,16 +65,9 @@ class Listener:
         self._max_retry = max_retry
         self.connected = asyncio.Event()
 
-    @contextlib.asynccontextmanager
-    async def running(self) -> AsyncIterator[None]:
+    def running(self) -> contextlib.AbstractAsyncContextManager[None]:
         """`run` as a task for the block's duration; cancelled and awaited after."""
-        task = asyncio.create_task(self.run(), name=f"listen-{self._channel}")
-        try:
-            yield
-        finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        return _task_while(self.run(), f"listen-{self._channel}")
 
     async def run(self) -> None:
         retry = 0.25
@@ -111,3 +118,39 @@ class Listener:
                 return
             async with asyncio.timeout(CHECK_TIMEOUT):
                 await db.ping(conn)
+
+
+class Notifier:
+    """NOTIFYs `channel` soon after each `poke()`, in a statement of its own.
+
+    A NOTIFY inside a transaction holds PostgreSQL's notification queue lock from the
+    start of its commit to the end, so transactions that notify commit one at a time;
+    bookings poke this after their commit instead. Pokes that come while a NOTIFY is on
+    its way, or within `spacing` seconds after it, are answered by the next one. A NOTIFY
+    that fails is logged and not retried: the listeners also poll.
+    """
+
+    def __init__(self, database: db.Database, *, channel: str, spacing: float = 0.005) -> None:
+        self._database = database
+        self._channel = channel
+        self._spacing = spacing
+        self._poked = asyncio.Event()
+        self.sent = 0
+
+    def poke(self) -> None:
+        self._poked.set()
+
+    def running(self) -> contextlib.AbstractAsyncContextManager[None]:
+        """`run` as a task for the block's duration; cancelled and awaited after."""
+        return _task_while(self.run(), f"notify-{self._channel}")
+
+    async def run(self) -> None:
+        while True:
+            await self._poked.wait()
+            self._poked.clear()
+            try:
+                await self._database.pool.execute(q("listen.notify"), self._channel)
+                self.sent += 1
+            except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                log.warning("NOTIFY on %s failed: %s", self._channel, exc)
+            await asyncio.sleep(self._spacing)

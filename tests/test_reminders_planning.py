@@ -20,8 +20,9 @@ from zoneinfo import ZoneInfo
 import asyncpg
 from aiohttp.test_utils import TestClient
 
-from clinic import keys
+from clinic import db, keys
 from clinic.app import create_app
+from clinic.listen import Notifier
 from clinic.reminders import service as reminders
 from tests.conftest import BOT_TOKEN, Clock, auth, make_settings
 from tests.fakes.bot_api import FakeBotApi
@@ -226,11 +227,12 @@ async def test_a_sent_reminder_stays_sent_when_the_booking_is_cancelled(
     assert again["reminders"] == body["reminders"]
 
 
-async def test_a_booking_wakes_this_process_dispatcher_without_a_notify(
+async def test_a_booking_wakes_this_process_dispatcher_at_once_and_the_others_after(
     dsn: str, conn: asyncpg.Connection, aiohttp_client: Any
 ) -> None:
-    """The confirmation goes out at once, though the booking NOTIFYs nobody: the process
-    that booked wakes its own dispatcher (a NOTIFY serialises commits)."""
+    """The confirmation goes out at once: the process that booked wakes its own
+    dispatcher; other replicas' hear one NOTIFY sent after the commit (one inside the
+    booking's transaction would serialise commits)."""
     heard: list[str] = []
     await conn.add_listener(reminders.CHANNEL, lambda *args: heard.append(args[3]))
     starts_at = half_hour_after(timedelta(days=3))
@@ -251,8 +253,28 @@ async def test_a_booking_wakes_this_process_dispatcher_without_a_notify(
         assert (await visit.book(1001)).status == 201
         await eventually(lambda: fake.sent_messages(1001), within=10)
         assert asyncio.get_running_loop().time() - started < 2.5
-        # This connection hears the channel (a NOTIFY of the booking's would be here,
-        # with an empty payload, before this one):
+        # The booking's NOTIFY (empty payload) came before this one:
         await conn.execute("SELECT pg_notify($1, 'probe')", reminders.CHANNEL)
-        await eventually(lambda: heard)
-        assert heard == ["probe"]
+        await eventually(lambda: "probe" in heard)
+        assert heard == ["", "probe"]
+
+
+async def test_pokes_that_come_together_cost_one_notify(dsn: str, conn: asyncpg.Connection) -> None:
+    heard: list[str] = []
+    await conn.add_listener("clinic_test_pokes", lambda *args: heard.append(args[3]))
+    database = db.Database(dsn, min_size=1, max_size=2)
+    await database.open()
+    notifier = Notifier(database, channel="clinic_test_pokes", spacing=0.05)
+    try:
+        async with notifier.running():
+            for _ in range(100):  # a burst of bookings committing at once
+                notifier.poke()
+            await eventually(lambda: notifier.sent == 1)
+            await asyncio.sleep(0.2)  # no other comes
+            assert notifier.sent == 1
+            notifier.poke()  # a later one
+            await eventually(lambda: notifier.sent == 2)
+        await eventually(lambda: len(heard) == 2)
+        assert heard == ["", ""]
+    finally:
+        await database.close()

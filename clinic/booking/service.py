@@ -167,6 +167,7 @@ class Bookings:
         self._cache = cache
         self._refreshes: set[asyncio.Task[None]] = set()  # weeks recomputed in the background
         self._wake: Callable[[], None] | None = None
+        self._notify: Callable[[], None] | None = None
         self.limits = limits or Limits()
         # Admins by configuration (ADMIN_IDS), told of bookings like admins with a row.
         self._admins = sorted(set(staff_admins))
@@ -278,6 +279,11 @@ class Bookings:
         through NOTIFY (None: it has none, or it stopped)."""
         self._wake = wake
 
+    def notify_with(self, notify: Callable[[], None] | None) -> None:
+        """Asks for the dispatchers' NOTIFY after a booking's commit instead of inside it
+        (listen.Notifier; None: inside the statement)."""
+        self._notify = notify
+
     async def create_booking(
         self, user_id: int, request: BookingRequest, *, within: Within | None = None
     ) -> Booking:
@@ -286,19 +292,22 @@ class Bookings:
         however many arrive at once. With `within`, in a transaction that runs it too.
 
         The confirmation is due at once, so a dispatcher must hear of it. A NOTIFY tells
-        every replica's, but each NOTIFY queues its commit behind the others' on the
-        notification queue's lock (the reference transaction of bench/booking.py: about
-        1,300-1,580 a second without one, 1,040-1,100 with one). So when this process runs
-        a dispatcher and the statement commits by itself, the statement notifies nobody
-        and that dispatcher is woken here. The rows are committed either way, and every
-        dispatcher also polls: nothing can be missed."""
+        every replica's, but a NOTIFY in a transaction queues its commit behind the
+        others' on the notification queue's lock (the reference transaction of
+        bench/booking.py: about 1,300-1,580 a second without one, 1,040-1,100 with one).
+        So when the statement commits by itself, it notifies nobody: this process's
+        dispatcher, if it runs one, is woken here, and every replica's by one NOTIFY sent
+        soon after for any number of bookings (`notify_with`). The rows are committed
+        either way, and every dispatcher also polls: nothing can be missed."""
         if within is None:
-            wake = self._wake
+            wake, notify = self._wake, self._notify
             row, planned = await self._insert(
-                self._db.pool, request, user_id=user_id, capped=True, notify=wake is None
+                self._db.pool, request, user_id=user_id, capped=True, notify=notify is None
             )
             if wake is not None:
                 wake()
+            if notify is not None:
+                notify()
         else:
             async with self._db.transaction() as conn:
                 row, planned = await self._insert(conn, request, user_id=user_id, capped=True)
