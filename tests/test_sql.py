@@ -8,9 +8,10 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from clinic import sql
+from clinic import db, sql
 from clinic.telegram.models import TelegramUser
 from clinic.users import repo as users_repo
+from clinic.users.service import Users
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -90,3 +91,31 @@ async def test_a_user_seen_again_unchanged_writes_nothing(conn: asyncpg.Connecti
     row = await conn.fetchrow("SELECT first_name, last_name FROM users WHERE telegram_id = 4242")
     assert tuple(row) == ("Анна", "Петрова")
     assert await register(renamed) is None
+
+
+async def test_a_process_writes_a_user_once_per_version_of_their_names(
+    dsn: str, conn: asyncpg.Connection
+) -> None:
+    database = db.Database(dsn, min_size=1, max_size=2)
+    await database.open()
+    users = Users(database, capacity=2)
+
+    async def stored_name() -> str:
+        name: str = await conn.fetchval("SELECT first_name FROM users WHERE telegram_id = 4343")
+        return name
+
+    try:
+        boris = TelegramUser(id=4343, first_name="Борис")
+        await users.ensure(boris)
+        await conn.execute("UPDATE users SET first_name = 'changed' WHERE telegram_id = 4343")
+        await users.ensure(boris)  # remembered: not written again
+        assert await stored_name() == "changed"
+        await users.ensure(boris.model_copy(update={"first_name": "Борис Петрович"}))
+        assert await stored_name() == "Борис Петрович"  # new names: written
+        await conn.execute("UPDATE users SET first_name = 'changed' WHERE telegram_id = 4343")
+        for other in (1, 2):  # two others push both versions of Boris out of a memory of 2
+            await users.ensure(TelegramUser(id=5000 + other, first_name="Другой"))
+        await users.ensure(boris)
+        assert await stored_name() == "Борис"  # forgotten, so written again
+    finally:
+        await database.close()

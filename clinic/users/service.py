@@ -19,20 +19,22 @@ class Users:
     """Upserts a user the first time this process sees them (or sees new names).
 
     Every authenticated request calls `ensure`; the bounded memory of what was already
-    written keeps that from being a write per request.
+    written keeps that from being a round trip per request. It holds a hash of each user
+    as written (id and names), about 100 bytes each: 50,000 users in some 5 MB.
     """
 
-    def __init__(self, database: db.Database, *, capacity: int = 10_000) -> None:
+    def __init__(self, database: db.Database, *, capacity: int = 50_000) -> None:
         self._db = database
         self._capacity = capacity
-        self._seen: OrderedDict[TelegramUser, None] = OrderedDict()
+        self._seen: OrderedDict[int, None] = OrderedDict()
 
     async def ensure(self, user: TelegramUser) -> None:
-        if user in self._seen:
-            self._seen.move_to_end(user)
+        key = hash(user)  # of every field: new names are a new key, so written again
+        if key in self._seen:
+            self._seen.move_to_end(key)
             return
         await self.register(user)
-        self._seen[user] = None
+        self._seen[key] = None
         if len(self._seen) > self._capacity:
             self._seen.popitem(last=False)
 
