@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import logging
 import time
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
@@ -663,3 +664,40 @@ async def test_injections_in_the_bots_updates_change_nothing(
     answers = [c.params.get("text") for c in bot.fake.calls_to("answerCallbackQuery")]
     assert answers == [texts.RU("bot.unknown_button")] * (3 * len(INJECTIONS))
     assert bot.calls("editMessageText") == 0
+
+
+async def test_a_client_gone_before_its_body_is_logged_as_499_without_a_traceback(
+    dsn: str, clock: Clock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The body is promised, a part sent, and the connection closed (as a load client or
+    a phone losing its network does): no error in the log, a 499 request line. Served as
+    `clinic serve` serves (handlers are not cancelled when their client goes)."""
+    runner = web.AppRunner(create_app(make_settings(dsn), clock=clock))
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    try:
+        port = runner.addresses[0][1]
+        head = "".join(f"{name}: {value}\r\n" for name, value in auth(1001, clock=clock).items())
+        _, writer = await asyncio.open_connection("127.0.0.1", port)
+        caplog.set_level("INFO")
+        writer.write(
+            (
+                "POST /api/bookings HTTP/1.1\r\nHost: clinic.test\r\n"
+                "Content-Type: application/json\r\nContent-Length: 1000\r\n"
+                f"{head}\r\n" + '{"doctor_id": 1, '
+            ).encode()
+        )
+        await writer.drain()
+        await asyncio.sleep(0.2)  # the handler is reading the body now
+        writer.close()
+        await writer.wait_closed()
+        deadline = time.monotonic() + 5
+        while not any(r.name == "clinic.request" for r in caplog.records):
+            assert time.monotonic() < deadline, "no request line for the client that went away"
+            await asyncio.sleep(0.05)
+        [line] = [r for r in caplog.records if r.name == "clinic.request"]
+        assert getattr(line, "status", None) == 499
+        assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
+    finally:
+        await runner.cleanup()

@@ -104,6 +104,8 @@ def _validation_problem(exc: ValidationError, tx: Texts) -> web.Response:
     return problem(422, "validation_error", "Invalid request", detail, errors=errors)
 
 
+CLIENT_GONE = 499  # nginx's "client closed request": written to the log, sent to nobody
+
 # The caller's language, put on the request by /api's initData middleware.
 LANGUAGE = web.RequestKey("language", str)
 
@@ -139,7 +141,11 @@ async def problems_middleware(request: web.Request, handler: Handler) -> web.Str
             raise
         return _http_problem(exc)
     except ConnectionResetError:
-        raise  # the client went away: nothing to answer, and not the database's fault
+        if request.transport is not None and not request.transport.is_closing():
+            raise
+        # The client went away while its body was read: nobody to answer, and not the
+        # database's fault. The request log says 499, as nginx does; no traceback.
+        return web.Response(status=CLIENT_GONE)
     except DATABASE_DOWN:
         log.warning("database unavailable", extra={"path": request.path}, exc_info=True)
         return problem(
