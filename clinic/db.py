@@ -29,8 +29,10 @@ async def keep_session(conn: asyncpg.Connection) -> None:
     """
 
 
+# What a call to the database raises when the server is away, refuses or times out.
+FAILURES = (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
 # Why a first connection fails: refused, timed out, unknown host, rejected by the server.
-CONNECT_FAILURES = (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
+CONNECT_FAILURES = FAILURES
 
 
 async def create_pool(

@@ -151,6 +151,6 @@ class Notifier:
             try:
                 await self._database.pool.execute(q("listen.notify"), self._channel)
                 self.sent += 1
-            except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            except db.FAILURES as exc:
                 log.warning("NOTIFY on %s failed: %s", self._channel, exc)
             await asyncio.sleep(self._spacing)

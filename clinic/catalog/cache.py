@@ -12,9 +12,10 @@ notification.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Hashable
 from typing import NamedTuple
+
+from clinic.web.io import strong_etag
 
 
 class Ready(NamedTuple):
@@ -23,7 +24,7 @@ class Ready(NamedTuple):
 
 
 def ready(body: bytes) -> Ready:
-    return Ready(body, f'"{hashlib.blake2b(body, digest_size=12).hexdigest()}"')
+    return Ready(body, strong_etag(body))
 
 
 class ReadyCache:

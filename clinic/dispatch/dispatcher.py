@@ -13,8 +13,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-import asyncpg
-
+from clinic import db
 from clinic.dispatch.listener import Wakeup
 from clinic.dispatch.metrics import DispatchMetrics
 from clinic.dispatch.policy import Pace, RetryPolicy, outcome_of
@@ -34,7 +33,7 @@ from clinic.telegram.outbox import Sender
 
 log = logging.getLogger("clinic.reminders")
 
-DB_ERRORS = (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
+DB_ERRORS = db.FAILURES
 PURGE_CHUNK = 5_000
 
 

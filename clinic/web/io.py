@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Sequence
 from datetime import date
@@ -28,6 +29,11 @@ def json_body(data: BaseModel | Sequence[BaseModel]) -> bytes:
 
 def json_response(data: BaseModel | Sequence[BaseModel], *, status: int = 200) -> web.Response:
     return web.Response(body=json_body(data), status=status, content_type="application/json")
+
+
+def strong_etag(body: bytes) -> str:
+    """A strong validator of `body`, quoted as the ETag header has it: "1f3a..."."""
+    return f'"{hashlib.blake2b(body, digest_size=12).hexdigest()}"'
 
 
 def ready_response(

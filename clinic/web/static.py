@@ -10,14 +10,13 @@ their own.
 
 from __future__ import annotations
 
-import hashlib
 import mimetypes
 from pathlib import Path
 
 from aiohttp import web
 
 from clinic.errors import NotBuilt, msg
-from clinic.web.io import ready_response
+from clinic.web.io import ready_response, strong_etag
 from clinic.web.openapi import operation
 from clinic.web.problems import Handler
 
@@ -38,7 +37,7 @@ def add_photos(app: web.Application, photos: Path) -> None:
         kind = mimetypes.guess_type(path.name)[0]
         if path.is_file() and kind is not None:
             body = path.read_bytes()
-            held[path.name] = (body, f'"{hashlib.blake2b(body, digest_size=12).hexdigest()}"', kind)
+            held[path.name] = (body, strong_etag(body), kind)
 
     async def photo(request: web.Request) -> web.StreamResponse:
         found = held.get(request.match_info["name"])
