@@ -94,3 +94,32 @@ def test_serve_refuses_an_unmigrated_database(databases: Databases) -> None:
         output = process.communicate(timeout=60)[0]
         assert process.returncode == 2
         assert "clinic migrate" in output
+
+
+async def test_schedule_lock_keys_survive_migration_0015_and_inline(conn: asyncpg.Connection) -> None:
+    # The keys of the day locks a booking and a time off meet on are the ones the
+    # DateStyle text of the date gave before 0015, for a doctor and for the clinic...
+    await conn.execute("SET DateStyle = 'ISO, MDY'")
+    differing = await conn.fetchval(
+        """
+        SELECT count(*)
+        FROM generate_series('2000-01-01'::date, '2099-12-31'::date, '1 day') AS g (day),
+             (VALUES (7), (NULL::int)) AS d (id)
+        WHERE schedule_lock_key(d.id, g.day::date)
+              <> hashtextextended('schedule:' || coalesce(d.id::text, 'clinic') || ':'
+                                  || g.day::date, 0)
+        """
+    )
+    assert differing == 0
+    # ...and under another DateStyle, where the old ones were not.
+    await conn.execute("SET DateStyle = 'German, DMY'")
+    assert await conn.fetchval(
+        "SELECT schedule_lock_key(7, '2026-12-07') = hashtextextended('schedule:7:2026-12-07', 0)"
+    )
+    # Immutable all through, so the planner inlines it into its caller's plan.
+    plan = "\n".join(
+        row[0]
+        for row in await conn.fetch("EXPLAIN (VERBOSE) SELECT schedule_lock_key(7, current_date)")
+    )
+    assert "hashtextextended" in plan
+    assert "schedule_lock_key" not in plan
