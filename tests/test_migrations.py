@@ -96,7 +96,9 @@ def test_serve_refuses_an_unmigrated_database(databases: Databases) -> None:
         assert "clinic migrate" in output
 
 
-async def test_schedule_lock_keys_survive_migration_0015_and_inline(conn: asyncpg.Connection) -> None:
+async def test_schedule_lock_keys_survive_migration_0015_and_inline(
+    conn: asyncpg.Connection,
+) -> None:
     # The keys of the day locks a booking and a time off meet on are the ones the
     # DateStyle text of the date gave before 0015, for a doctor and for the clinic...
     await conn.execute("SET DateStyle = 'ISO, MDY'")
