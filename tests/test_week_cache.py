@@ -50,7 +50,7 @@ def test_entries_expire_and_are_forgotten_per_doctor() -> None:
     assert cache.get(key_of(9, MONDAY, now, tz)) == week(9)
 
 
-def test_past_half_its_life_a_week_is_due_once_and_still_served() -> None:
+def test_late_in_its_life_a_week_is_due_once_and_still_served() -> None:
     timer = Timer()
     cache = WeekCache(ttl=1.0, timer=timer)
     key = key_of(
@@ -58,7 +58,9 @@ def test_past_half_its_life_a_week_is_due_once_and_still_served() -> None:
     )
     cache.put(key, week(1))
     assert not cache.due(key)  # fresh
-    timer.now += 0.5  # a lifetime is 0.5-1 s: past half of it now, and not expired
+    timer.now += 0.59
+    assert not cache.due(key)  # a refresh is due 0.6-0.9 s after the put, no sooner
+    timer.now += 0.31  # past that now, and not expired
     assert cache.due(key) and not cache.due(key)  # one reader refreshes, not all
     assert cache.get(key) == week(1)  # the others go on with the kept one
     cache.done(key)  # that refresh failed: the next reader may try again
@@ -104,6 +106,14 @@ async def test_anothers_booking_shows_within_the_ttl_and_ours_at_once(
             return found.days[3].slots
 
         assert "09:00" in await thursday()
+        # Refreshed with nothing changed: the kept week itself, not computed again.
+        kept = await bookings.week(doctor)
+        timer.now += 0.9
+        assert await bookings.week(doctor) is kept
+        await asyncio.gather(*bookings._refreshes)
+        assert await bookings.week(doctor) is kept and not cache.due(
+            key_of(doctor, MONDAY, clock(), tz)
+        )
         # Another replica books 09:00: this process may show it free for up to the ttl.
         await conn.execute("INSERT INTO users (telegram_id, first_name) VALUES (5, 'x')")
         await conn.execute(
@@ -112,7 +122,7 @@ async def test_anothers_booking_shows_within_the_ttl_and_ours_at_once(
             doctor,
         )
         assert "09:00" in await thursday()
-        timer.now += 0.5  # due for a refresh: still the kept week, recomputed behind it
+        timer.now += 0.9  # due for a refresh: still the kept week, recomputed behind it
         assert "09:00" in await thursday()
         await asyncio.gather(*bookings._refreshes)
         assert "09:00" not in await thursday()

@@ -29,8 +29,24 @@ async def doctor_week(
     first_day: date,
     last_day: date,
 ) -> DoctorWeek | None:
-    row = await db.fetchrow(q("booking.doctor_week"), doctor_id, starts, ends, first_day, last_day)
+    row = await doctor_week_row(
+        db, doctor_id=doctor_id, starts=starts, ends=ends, first_day=first_day, last_day=last_day
+    )
     return DoctorWeek.from_row(row) if row else None
+
+
+async def doctor_week_row(
+    db: Executor,
+    *,
+    doctor_id: int,
+    starts: datetime,
+    ends: datetime,
+    first_day: date,
+    last_day: date,
+) -> asyncpg.Record | None:
+    """doctor_week as the database answered it: records compare equal when their values
+    do, so a caller can tell that nothing changed without building anything."""
+    return await db.fetchrow(q("booking.doctor_week"), doctor_id, starts, ends, first_day, last_day)
 
 
 class Written(NamedTuple):

@@ -22,6 +22,7 @@ from clinic.booking.models import (
     BookingRequest,
     BookingRow,
     DaySlots,
+    DoctorWeek,
     Reschedule,
     WeekSlots,
 )
@@ -138,10 +139,12 @@ def to_booking(
 
 
 class Week(NamedTuple):
-    """A computed week of slots, and its JSON for the API (encoded once, then cached)."""
+    """A computed week of slots, its JSON for the API (encoded once, then cached), and
+    the database's answer it was computed from."""
 
     slots: WeekSlots
     body: bytes
+    source: asyncpg.Record | None = None
 
 
 class Bookings:
@@ -219,9 +222,9 @@ class Bookings:
         """Recomputes a kept week in the background (WeekCache.due)."""
 
         async def refresh() -> None:
-            epoch = cache.epoch
+            epoch, kept = cache.epoch, cache.get(key)
             try:
-                cache.put(key, await self._compute_week(doctor_id, monday, lang), epoch)
+                cache.put(key, await self._compute_week(doctor_id, monday, lang, kept), epoch)
             except Exception:  # the kept week expires as usual; the next reader retries
                 cache.done(key)
                 log.warning("refreshing a week of doctor %d failed", doctor_id, exc_info=True)
@@ -230,12 +233,18 @@ class Bookings:
         self._refreshes.add(task)
         task.add_done_callback(self._refreshes.discard)
 
-    async def _compute_week(self, doctor_id: int, monday: date, lang: Lang) -> Week:
+    async def _compute_week(
+        self, doctor_id: int, monday: date, lang: Lang, kept: Week | None = None
+    ) -> Week:
+        """The week read and computed; `kept` itself when the database gives the same
+        answer it was computed from. Within one cache key (the same half-hour, day and
+        language) the answer is all a week depends on, so a refresh of a week nobody
+        booked meanwhile costs the one query and nothing more."""
         tz, now = self.tz, self._clock()
         today = now.astimezone(tz).date()
         days = [monday + timedelta(days=offset) for offset in range(len(WORKDAYS))]
         starts, ends = day_bounds(days[0], days[-1], tz)
-        week = await repo.doctor_week(
+        row = await repo.doctor_week_row(
             self._db.pool,
             doctor_id=doctor_id,
             starts=starts,
@@ -243,8 +252,11 @@ class Bookings:
             first_day=days[0],
             last_day=days[-1],
         )
-        if week is None:
+        if row is None:
             raise NotFound(msg("error.not_found.doctor", id=doctor_id))
+        if kept is not None and kept.source == row:
+            return kept
+        week = DoctorWeek.from_row(row)
         horizon = last_bookable_day(today)
         tx = of(lang)
         out = []
@@ -272,7 +284,7 @@ class Bookings:
             next_week=following if following <= horizon else None,
             days=out,
         )
-        return Week(slots, json_body(slots))
+        return Week(slots, json_body(slots), row)
 
     def wake_with(self, wake: Callable[[], None] | None) -> None:
         """This process's dispatcher, woken straight after a booking commits instead of
