@@ -108,6 +108,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
             except BaseException:
                 log.exception("worker %d stopped", number)
                 code = 1
+            logs.flush()
             os._exit(code)
         children.append(pid)
     for sock in probe:
@@ -294,7 +295,9 @@ def main(argv: list[str] | None = None) -> int:
     except StartupError as exc:
         log.error("%s", exc)
         return 2
-    logs.configure(secrets=secrets_of(settings), level=settings.log_level)
+    # The long-running commands write their lines in batches (logs.BatchedLines).
+    batched = args.command in ("serve", "worker")
+    logs.configure(secrets=secrets_of(settings), level=settings.log_level, batched=batched)
     try:
         with database(settings) as ready:
             return COMMANDS[args.command](ready, args)

@@ -6,7 +6,10 @@ import io
 import json
 import logging
 import re
+import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
 
 import asyncpg
 import pytest
@@ -96,3 +99,108 @@ async def test_logs_are_json_lines_without_secrets(
     assert BOT_TOKEN not in output and BOT_TOKEN.split(":")[1] not in output
     assert init_data not in output and "webhook-secret-value" not in output
     assert output.count(logs.MASK) >= 4
+
+
+class Writes(io.StringIO):
+    """A stream that counts the write calls made to it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls = 0
+
+    def write(self, text: str) -> int:
+        self.calls += 1
+        return super().write(text)
+
+
+def batched_logger(stream: Writes, delay: float) -> tuple[logging.Logger, logs.BatchedLines]:
+    handler = logs.BatchedLines(stream, delay=delay)
+    handler.setFormatter(logs.JsonFormatter())
+    logger = logging.getLogger(f"clinic.test.batched.{id(stream)}")
+    logger.propagate = False
+    logger.handlers[:] = [handler]
+    logger.setLevel(logging.INFO)
+    return logger, handler
+
+
+def test_batched_lines_wait_a_moment_and_go_out_in_one_write() -> None:
+    stream = Writes()
+    logger, handler = batched_logger(stream, delay=0.2)
+    try:
+        for n in range(50):
+            logger.info("request", extra={"n": n})
+        assert stream.getvalue() == ""  # waiting, not lost: within the delay
+        deadline = time.monotonic() + 5
+        while not stream.getvalue() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+        assert [line["n"] for line in lines] == list(range(50)) and stream.calls == 1
+    finally:
+        handler.close()
+
+
+def test_a_warning_goes_out_at_once_with_the_lines_before_it() -> None:
+    stream = Writes()
+    logger, handler = batched_logger(stream, delay=30)
+    try:
+        logger.info("first")
+        logger.warning("then this")
+        messages = [json.loads(line)["message"] for line in stream.getvalue().splitlines()]
+        assert messages == ["first", "then this"]
+        logger.info("last")
+        logs.flush()  # what cli does before os._exit, and os.fork before forking
+        assert stream.getvalue().splitlines()[-1].endswith('"message":"last"}')
+        logger.info("at exit")
+    finally:
+        handler.close()
+    assert '"message":"at exit"' in stream.getvalue()  # close (logging.shutdown) writes it
+
+
+def test_a_stamp_is_isoformat_to_the_millisecond() -> None:
+    formatter = logs.JsonFormatter()
+    moments = [1764660000.0, 1764660000.9994, 1764660000.9999996, 1764661235.001]
+    moments += [1764661234 + n / 997 for n in range(997)]
+    for created in moments:
+        expected = datetime.fromtimestamp(created, UTC).isoformat(timespec="milliseconds")
+        assert formatter.stamp(created) == expected, created
+
+
+def test_a_line_written_straight_is_the_line_logging_writes(log_lines: io.StringIO) -> None:
+    root = logging.getLogger()
+    root.handlers[:] = [h for h in root.handlers if isinstance(h, logs.JsonLines)]  # pytest's out
+    logger = logging.getLogger("clinic.request")
+    fields = {"method": "GET", "route": "/api/x/{id}", "status": 200, "duration_ms": 0.42}
+    made = []
+    factory = logging.getLogRecordFactory()
+
+    def counted(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        made.append(args)
+        return factory(*args, **kwargs)
+
+    logging.setLogRecordFactory(counted)
+    token = logs.request_id.set("rid-1")
+    try:
+        logs.info_line(logger, "request", fields)  # straight to the one handler
+        assert made == []
+        logger.info("request", extra=fields)
+        assert len(made) == 1
+        # A handler of one's own on the way (as pytest's capture is): through logging.
+        seen = logging.Handler()
+        seen.emit = lambda record: made.append(("seen", record.getMessage()))  # type: ignore[method-assign]
+        logger.addHandler(seen)
+        try:
+            logs.info_line(logger, "request", {**fields, "secret": BOT_TOKEN})
+        finally:
+            logger.removeHandler(seen)
+        assert ("seen", "request") in made
+        logs.info_line(logger, "request", {**fields, "secret": BOT_TOKEN})
+    finally:
+        logs.request_id.reset(token)
+        logging.setLogRecordFactory(factory)
+    straight, logged, through, masked = (json.loads(x) for x in log_lines.getvalue().splitlines())
+    for entry in (straight, logged):
+        del entry["time"]
+    assert list(straight.items()) == list(logged.items())  # the same keys, in the same order
+    assert straight["request_id"] == "rid-1" and straight["route"] == "/api/x/{id}"
+    assert through["secret"] == BOT_TOKEN  # logging masks the message only, not extras
+    assert masked["secret"] == logs.MASK  # straight: every string of the line is masked

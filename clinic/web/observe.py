@@ -12,7 +12,7 @@ from typing import Any
 from aiohttp import web
 
 from clinic.db import Database
-from clinic.logs import request_id
+from clinic.logs import info_line, request_id
 from clinic.metrics import Metrics
 from clinic.web.problems import Handler, Middleware
 
@@ -112,14 +112,11 @@ async def _observe(
         elapsed = time.perf_counter() - started
         route = route_of(request)
         instruments.record(request.method, route, status, elapsed)
-        if log.isEnabledFor(logging.INFO):
-            log.info(
-                "request",
-                extra={
-                    "method": request.method,
-                    "route": route,
-                    "status": status,
-                    "duration_ms": round(elapsed * 1000, 2),
-                },
-            )
+        fields = {
+            "method": request.method,
+            "route": route,
+            "status": status,
+            "duration_ms": round(elapsed * 1000, 2),
+        }
+        info_line(log, "request", fields)
         request_id.reset(token)
