@@ -241,18 +241,28 @@ async def dispatcher_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 def cors_origins(settings: Settings) -> list[str]:
-    """The MiniApp's origin when it is hosted elsewhere, and Vite's dev server in demo mode."""
+    """The MiniApp's origin when it is hosted elsewhere (not PUBLIC_URL's), and Vite's
+    dev server in demo mode. None: every caller is same-origin, and no CORS machinery
+    runs on any response."""
+
+    def origin(url: str) -> str:
+        parts = urlsplit(url)
+        return f"{parts.scheme}://{parts.netloc}"
+
     origins = []
-    if settings.webapp_url:
-        parts = urlsplit(settings.webapp_url)
-        origins.append(f"{parts.scheme}://{parts.netloc}")
+    own = origin(settings.public_url) if settings.public_url else None
+    if settings.webapp_url and origin(settings.webapp_url) != own:
+        origins.append(origin(settings.webapp_url))
     if settings.demo:
         origins.extend(DEV_ORIGINS)
     return origins
 
 
 def setup_cors(api: web.Application, origins: list[str]) -> None:
-    """CORS for every route of a sub-application (added after its routes)."""
+    """CORS for every route of a sub-application (added after its routes), when there
+    is another origin to allow."""
+    if not origins:
+        return
     options = aiohttp_cors.ResourceOptions(  # type: ignore[no-untyped-call]
         allow_credentials=False,
         allow_headers=("Authorization", "Content-Type", "X-Request-ID"),

@@ -71,3 +71,31 @@ async def test_the_favicon_is_a_real_icon(dsn: str, clock: Clock, aiohttp_client
         sizes.add((width or 256, height or 256))
     assert {(16, 16), (32, 32)} <= sizes, sizes
     assert (await client.get("/favicon.svg")).content_type == "image/svg+xml"
+
+
+async def test_cors_answers_the_miniapps_origin_only_when_it_is_elsewhere(
+    dsn: str, clock: Clock, aiohttp_client: Any
+) -> None:
+    preflight = {
+        "Origin": "https://miniapp.example",
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "Authorization, Content-Type",
+    }
+    elsewhere = make_settings(dsn, miniapp_url="https://miniapp.example/app/")
+    client = await aiohttp_client(create_app(elsewhere, clock=clock))
+    answer = await client.options("/api/bookings", headers=preflight)
+    assert answer.status == 200
+    assert answer.headers["Access-Control-Allow-Origin"] == "https://miniapp.example"
+    read = await client.get("/api/specializations", headers={"Origin": "https://miniapp.example"})
+    assert read.headers["Access-Control-Allow-Origin"] == "https://miniapp.example"
+    other = await client.get("/api/specializations", headers={"Origin": "https://evil.example"})
+    assert "Access-Control-Allow-Origin" not in other.headers
+
+    # The MiniApp served from PUBLIC_URL itself: same-origin, no CORS headers at all.
+    same = await aiohttp_client(create_app(make_settings(dsn), clock=clock))
+    read = await same.get("/api/specializations", headers={"Origin": "https://clinic.test"})
+    assert read.status == 200 and "Access-Control-Allow-Origin" not in read.headers
+    answer = await same.options(
+        "/api/bookings", headers={**preflight, "Origin": "https://x.example"}
+    )
+    assert answer.status == 405 and "Access-Control-Allow-Origin" not in answer.headers
