@@ -177,6 +177,9 @@ class BatchedLines(JsonLines):
             self.flush()
 
 
+_OWN = frozenset(("time", "level", "logger"))  # what info_line writes itself: no secret
+
+
 def info_line(logger: logging.Logger, message: str, fields: dict[str, Any]) -> None:
     """logger.info(message, extra=fields), for a line written on every request.
 
@@ -206,7 +209,7 @@ def info_line(logger: logging.Logger, message: str, fields: dict[str, Any]) -> N
     entry.update(fields)
     for redact in redacts:
         for key, value in entry.items():
-            if isinstance(value, str):
+            if isinstance(value, str) and key not in _OWN:
                 entry[key] = redact.clean(value)
     handler.write_line(orjson.dumps(entry, default=str).decode())
 
