@@ -2,33 +2,45 @@
 -- booking card (the view booking_cards: the booking with its doctor's name), so the API,
 -- the bot and the staff get the doctor with the booking.
 
--- name: doctor_week
--- A doctor's own weekly hours (empty: the clinic's default week), the confirmed bookings
--- that overlap [$2, $3), and the days of [$4, $5] the doctor is off or the clinic
--- closed; no row when there is no such doctor.
--- $1 doctor_id int, $2 from timestamptz, $3 to timestamptz, $4 first_day date,
--- $5 last_day date
+-- name: doctor_weeks
+-- Stretches of days of doctors, asked side by side in $1-$5 (one element each, any
+-- number of them): for each, the doctor's own weekly hours (empty: the clinic's default
+-- week), the confirmed bookings that overlap [from, to), and the days of
+-- [first_day, last_day] the doctor is off or the clinic closed. A row for each stretch
+-- whose doctor exists, `n` its place in the arrays (from 1). One stretch for one week;
+-- the slots cache asks for every week it refreshes in one go.
+-- Each booking is a pair [start, end) of whole seconds since the epoch (widened to whole
+-- seconds, which decides nothing on the half-hour grid): the slots cache compares each
+-- answer with the one it last computed from, and integers are far cheaper for the
+-- client to decode and compare than ranges.
+-- $1 doctor_id int[], $2 from timestamptz[], $3 to timestamptz[], $4 first_day date[],
+-- $5 last_day date[]
 SELECT
+    w.n,
     ARRAY(SELECT (h.weekday, h.starts, h.ends)
           FROM doctor_hours AS h
           WHERE h.doctor_id = d.id
           ORDER BY h.weekday) AS hours,
-    ARRAY(SELECT tstzrange(b.starts_at, b.ends_at)
-          FROM bookings AS b
-          WHERE b.doctor_id = d.id AND b.status = 'confirmed'
-            AND b.starts_at < $3::timestamptz AND b.ends_at > $2::timestamptz
-          ORDER BY b.starts_at) AS booked,
+    (SELECT coalesce(array_agg(ARRAY[floor(extract(epoch FROM b.starts_at)),
+                                     ceil(extract(epoch FROM b.ends_at))]::int8[]
+                               ORDER BY b.starts_at),
+                     '{}')
+     FROM bookings AS b
+     WHERE b.doctor_id = d.id AND b.status = 'confirmed'
+       AND b.starts_at < w.ends AND b.ends_at > w.starts) AS booked,
     ARRAY(SELECT day::date
           FROM time_off AS t,
-               generate_series(greatest(t.date_from, $4::date), least(t.date_to, $5::date),
-                               interval '1 day') AS day
-          WHERE t.doctor_id = d.id AND t.date_from <= $5::date AND t.date_to >= $4::date
+               generate_series(greatest(t.date_from, w.first_day),
+                               least(t.date_to, w.last_day), interval '1 day') AS day
+          WHERE t.doctor_id = d.id AND t.date_from <= w.last_day AND t.date_to >= w.first_day
           UNION
           SELECT c.day
           FROM closures AS c
-          WHERE c.day BETWEEN $4::date AND $5::date) AS off_days
-FROM doctors AS d
-WHERE d.id = $1::int;
+          WHERE c.day BETWEEN w.first_day AND w.last_day) AS off_days
+FROM unnest($1::int[], $2::timestamptz[], $3::timestamptz[], $4::date[], $5::date[])
+         WITH ORDINALITY AS w (doctor_id, starts, ends, first_day, last_day, n)
+JOIN doctors AS d ON d.id = w.doctor_id
+ORDER BY w.n;
 
 -- name: book
 -- Books a slot in one statement, so in one round trip, and says why when it does not:

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, date, datetime
+from typing import Any
 
 import asyncpg
+import pytest
 
 from clinic import db
+from clinic.booking import repo
 from clinic.booking.cache import WeekCache, key_of
 from clinic.booking.models import BookingRequest, WeekSlots
 from clinic.booking.service import Bookings
@@ -136,5 +139,70 @@ async def test_anothers_booking_shows_within_the_ttl_and_ours_at_once(
         )
         await bookings.create_booking(6, request)
         assert "10:00" not in await thursday()
+    finally:
+        await pool.close()
+
+
+async def test_bookings_off_the_grid_by_a_fraction_take_just_the_slots_they_overlap(
+    dsn: str, conn: asyncpg.Connection, clock: Clock
+) -> None:
+    """The week reads bookings as whole seconds (widened outward): a booking written by
+    plain SQL a fraction off the half-hour grid still takes exactly the slots it
+    overlaps, no more."""
+    doctor = await conn.fetchval("SELECT id FROM doctors WHERE slug = 'volkov-igor'")
+    await conn.execute("INSERT INTO users (telegram_id, first_name) VALUES (7, 'x'), (8, 'y')")
+    # Thursday 2026-12-03, Moscow time: 09:00-09:29:59.5 and 10:00:00.5-10:30.
+    await conn.execute(
+        "INSERT INTO bookings (doctor_id, user_id, starts_at, ends_at) VALUES"
+        " ($1, 7, '2026-12-03 06:00+00', '2026-12-03 06:29:59.5+00'),"
+        " ($1, 8, '2026-12-03 07:00:00.5+00', '2026-12-03 07:30+00')",
+        doctor,
+    )
+    pool = await db.create_pool(dsn, min_size=1, max_size=1)
+    try:
+        bookings = Bookings(db.Database.of(pool), tz=make_settings(dsn).tz, clock=clock)
+        thursday = (await bookings.week_slots(doctor)).days[3].slots
+    finally:
+        await pool.close()
+    assert "09:00" not in thursday and "10:00" not in thursday
+    assert {"08:30", "09:30", "10:30"} <= set(thursday)
+
+
+async def test_weeks_due_together_are_refreshed_in_one_query(
+    dsn: str, conn: asyncpg.Connection, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    timer = Timer()
+    cache = WeekCache(ttl=1.0, timer=timer)
+    volkov, other = await conn.fetchval(
+        "SELECT ARRAY[(SELECT id FROM doctors WHERE slug = 'volkov-igor'),"
+        " (SELECT min(id) FROM doctors WHERE slug <> 'volkov-igor')]"
+    )
+    pool = await db.create_pool(dsn, min_size=1, max_size=2)
+    bookings = Bookings(db.Database.of(pool), tz=make_settings(dsn).tz, clock=clock, cache=cache)
+    asked: list[int] = []
+    real = repo.doctor_weeks
+
+    async def counted(executor: Any, stretches: Any) -> Any:
+        asked.append(len(stretches))
+        return await real(executor, stretches)
+
+    monkeypatch.setattr(repo, "doctor_weeks", counted)
+    try:
+        kept = {d: await bookings.week(d) for d in (volkov, other)}
+        assert asked == [1, 1]  # each computed on its first read
+        await conn.execute("INSERT INTO users (telegram_id, first_name) VALUES (9, 'x')")
+        await conn.execute(
+            "INSERT INTO bookings (doctor_id, user_id, starts_at, ends_at) VALUES"
+            " ($1, 9, '2026-12-03 06:00+00', '2026-12-03 06:30+00')",
+            volkov,
+        )
+        timer.now += 0.9  # both due: each read starts a refresh, and both go in one query
+        assert [await bookings.week(d) for d in (volkov, other)] == list(kept.values())
+        await asyncio.gather(*bookings._refreshes)
+        assert asked == [1, 1, 2]
+        assert await bookings.week(other) is kept[other]  # the same answer: kept as it was
+        changed = await bookings.week(volkov)  # another's booking: computed again
+        assert "09:00" in kept[volkov].slots.days[3].slots
+        assert "09:00" not in changed.slots.days[3].slots
     finally:
         await pool.close()

@@ -161,9 +161,16 @@ class DoctorWeek(BaseModel):
     off_days: frozenset[dt.date] = frozenset()
 
     @classmethod
-    def from_row(cls, row: Any) -> DoctorWeek:
+    def from_answer(cls, answer: tuple[Any, Any, Any]) -> DoctorWeek:
+        """From repo.doctor_weeks' (hours, booked, off_days)."""
+        hours, booked, off_days = answer
         return cls(
-            hours=weekly_hours(tuple(h) for h in row["hours"]),
-            booked=[Interval(r.lower, r.upper) for r in row["booked"]],
-            off_days=frozenset(row["off_days"]),
+            hours=weekly_hours(tuple(h) for h in hours),
+            booked=[
+                Interval(
+                    dt.datetime.fromtimestamp(start, dt.UTC), dt.datetime.fromtimestamp(end, dt.UTC)
+                )
+                for start, end in booked
+            ],
+            off_days=frozenset(off_days),
         )

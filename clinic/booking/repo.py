@@ -20,33 +20,33 @@ _BOOKING_CONSTRAINTS: dict[str, Callable[[], ClinicError]] = {
 }
 
 
-async def doctor_week(
-    db: Executor,
-    *,
-    doctor_id: int,
-    starts: datetime,
-    ends: datetime,
-    first_day: date,
-    last_day: date,
-) -> DoctorWeek | None:
-    row = await doctor_week_row(
-        db, doctor_id=doctor_id, starts=starts, ends=ends, first_day=first_day, last_day=last_day
+class Stretch(NamedTuple):
+    """Days of one doctor's schedule: [starts, ends), the days first_day to last_day."""
+
+    doctor_id: int
+    starts: datetime
+    ends: datetime
+    first_day: date
+    last_day: date
+
+
+# (hours, booked, off_days) as the database answered them: equal when their values are,
+# so a caller can tell that nothing changed without building anything.
+Answer = tuple[Any, Any, Any]
+
+
+async def doctor_weeks(db: Executor, stretches: Sequence[Stretch]) -> list[Answer | None]:
+    """The answer for each stretch, in their order; None where there is no such doctor."""
+    rows = await db.fetch(
+        q("booking.doctor_weeks"), *(list(column) for column in zip(*stretches, strict=True))
     )
-    return DoctorWeek.from_row(row) if row else None
+    found = {row["n"]: (row["hours"], row["booked"], row["off_days"]) for row in rows}
+    return [found.get(n) for n in range(1, len(stretches) + 1)]
 
 
-async def doctor_week_row(
-    db: Executor,
-    *,
-    doctor_id: int,
-    starts: datetime,
-    ends: datetime,
-    first_day: date,
-    last_day: date,
-) -> asyncpg.Record | None:
-    """doctor_week as the database answered it: records compare equal when their values
-    do, so a caller can tell that nothing changed without building anything."""
-    return await db.fetchrow(q("booking.doctor_week"), doctor_id, starts, ends, first_day, last_day)
+async def doctor_week(db: Executor, stretch: Stretch) -> DoctorWeek | None:
+    (answer,) = await doctor_weeks(db, [stretch])
+    return DoctorWeek.from_answer(answer) if answer is not None else None
 
 
 class Written(NamedTuple):

@@ -59,6 +59,9 @@ from clinic.web.io import json_body
 
 MAX_LISTED = 200
 WEEK_OF_RANGE = timedelta(days=366)
+# Weeks of slots falling due for a refresh within this many seconds are read in one
+# query: one round trip a twentieth of a second, not one for each week in use.
+REFRESH_GATHER = 0.05
 # A patient may be marked arrived from this long before the start (no-show: from the start).
 ARRIVE_EARLY = timedelta(minutes=60)
 
@@ -140,11 +143,11 @@ def to_booking(
 
 class Week(NamedTuple):
     """A computed week of slots, its JSON for the API (encoded once, then cached), and
-    the database's answer it was computed from."""
+    the database's answer it was computed from (repo.doctor_weeks)."""
 
     slots: WeekSlots
     body: bytes
-    source: asyncpg.Record | None = None
+    source: repo.Answer | None = None
 
 
 class Bookings:
@@ -169,6 +172,8 @@ class Bookings:
         self._clock = clock
         self._cache = cache
         self._refreshes: set[asyncio.Task[None]] = set()  # weeks recomputed in the background
+        self._due: dict[Key, tuple[int, date, Lang]] = {}  # weeks the next refresh reads
+        self._due_batch: asyncio.Task[None] | None = None
         self._wake: Callable[[], None] | None = None
         self._notify: Callable[[], None] | None = None
         self.limits = limits or Limits()
@@ -219,44 +224,56 @@ class Bookings:
     def _refresh(
         self, cache: WeekCache[Week], key: Key, doctor_id: int, monday: date, lang: Lang
     ) -> None:
-        """Recomputes a kept week in the background (WeekCache.due)."""
+        """Refreshes a kept week in the background (WeekCache.due), in one query with the
+        other weeks due within REFRESH_GATHER seconds."""
+        self._due[key] = (doctor_id, monday, lang)
+        if self._due_batch is None:
+            task = asyncio.create_task(self._refresh_due(cache), name="weeks-refresh")
+            self._due_batch = task
+            self._refreshes.add(task)
+            task.add_done_callback(self._refreshes.discard)
 
-        async def refresh() -> None:
-            epoch, kept = cache.epoch, cache.get(key)
-            try:
-                cache.put(key, await self._compute_week(doctor_id, monday, lang, kept), epoch)
-            except Exception:  # the kept week expires as usual; the next reader retries
+    async def _refresh_due(self, cache: WeekCache[Week]) -> None:
+        await asyncio.sleep(REFRESH_GATHER)
+        due, self._due, self._due_batch = self._due, {}, None
+        epoch = cache.epoch
+        stretches = [self._stretch(doctor_id, monday) for doctor_id, monday, _ in due.values()]
+        try:
+            answers = await repo.doctor_weeks(self._db.pool, stretches)
+        except Exception:  # the kept weeks expire as usual; their next readers retry
+            for key in due:
                 cache.done(key)
-                log.warning("refreshing a week of doctor %d failed", doctor_id, exc_info=True)
+            log.warning("refreshing %d weeks of slots failed", len(due), exc_info=True)
+            return
+        for (key, (doctor_id, monday, lang)), answer in zip(due.items(), answers, strict=True):
+            kept = cache.get(key)
+            if answer is None:  # the doctor is gone: the kept week expires
+                cache.done(key)
+            elif kept is not None and kept.source == answer:
+                cache.put(key, kept, epoch)  # nothing changed: nothing to compute
+            else:
+                cache.put(key, self._build_week(doctor_id, monday, lang, answer), epoch)
 
-        task = asyncio.create_task(refresh(), name=f"week-{doctor_id}")
-        self._refreshes.add(task)
-        task.add_done_callback(self._refreshes.discard)
+    def _stretch(self, doctor_id: int, monday: date) -> repo.Stretch:
+        """Monday to Saturday of the week starting `monday`."""
+        saturday = monday + timedelta(days=len(WORKDAYS) - 1)
+        starts, ends = day_bounds(monday, saturday, self.tz)
+        return repo.Stretch(doctor_id, starts, ends, monday, saturday)
 
-    async def _compute_week(
-        self, doctor_id: int, monday: date, lang: Lang, kept: Week | None = None
-    ) -> Week:
-        """The week read and computed; `kept` itself when the database gives the same
-        answer it was computed from. Within one cache key (the same half-hour, day and
-        language) the answer is all a week depends on, so a refresh of a week nobody
-        booked meanwhile costs the one query and nothing more."""
+    async def _compute_week(self, doctor_id: int, monday: date, lang: Lang) -> Week:
+        (answer,) = await repo.doctor_weeks(self._db.pool, [self._stretch(doctor_id, monday)])
+        if answer is None:
+            raise NotFound(msg("error.not_found.doctor", id=doctor_id))
+        return self._build_week(doctor_id, monday, lang, answer)
+
+    def _build_week(self, doctor_id: int, monday: date, lang: Lang, answer: repo.Answer) -> Week:
+        """The week from the database's answer. Within one cache key (the same half-hour,
+        day and language) the answer is all a week depends on, so a refresh that reads
+        the same answer keeps the week it has."""
         tz, now = self.tz, self._clock()
         today = now.astimezone(tz).date()
         days = [monday + timedelta(days=offset) for offset in range(len(WORKDAYS))]
-        starts, ends = day_bounds(days[0], days[-1], tz)
-        row = await repo.doctor_week_row(
-            self._db.pool,
-            doctor_id=doctor_id,
-            starts=starts,
-            ends=ends,
-            first_day=days[0],
-            last_day=days[-1],
-        )
-        if row is None:
-            raise NotFound(msg("error.not_found.doctor", id=doctor_id))
-        if kept is not None and kept.source == row:
-            return kept
-        week = DoctorWeek.from_row(row)
+        week = DoctorWeek.from_answer(answer)
         horizon = last_bookable_day(today)
         tx = of(lang)
         out = []
@@ -284,7 +301,7 @@ class Bookings:
             next_week=following if following <= horizon else None,
             days=out,
         )
-        return Week(slots, json_body(slots), row)
+        return Week(slots, json_body(slots), answer)
 
     def wake_with(self, wake: Callable[[], None] | None) -> None:
         """This process's dispatcher, woken straight after a booking commits instead of
@@ -382,12 +399,7 @@ class Bookings:
         day, starts_at = self._requested_start(request)
         starts, ends = day_bounds(day, day, self.tz)
         week = await repo.doctor_week(
-            self._db.pool,
-            doctor_id=request.doctor_id,
-            starts=starts,
-            ends=ends,
-            first_day=day,
-            last_day=day,
+            self._db.pool, repo.Stretch(request.doctor_id, starts, ends, day, day)
         )
         if week is None:
             raise NotFound(msg("error.not_found.doctor", id=request.doctor_id))
@@ -681,12 +693,7 @@ class Bookings:
         """Whether the doctor works that day: their hours, not off, the clinic open."""
         starts, ends = day_bounds(day, day, self.tz)
         week = await repo.doctor_week(
-            self._db.pool,
-            doctor_id=doctor_id,
-            starts=starts,
-            ends=ends,
-            first_day=day,
-            last_day=day,
+            self._db.pool, repo.Stretch(doctor_id, starts, ends, day, day)
         )
         if week is None:
             raise NotFound(msg("error.not_found.doctor", id=doctor_id))
