@@ -147,7 +147,7 @@ class Week(NamedTuple):
 
     slots: WeekSlots
     body: bytes
-    source: repo.Answer | None = None
+    source: repo.Answer
 
 
 class Bookings:
@@ -237,7 +237,7 @@ class Bookings:
         await asyncio.sleep(REFRESH_GATHER)
         due, self._due, self._due_batch = self._due, {}, None
         epoch = cache.epoch
-        stretches = [self._stretch(doctor_id, monday) for doctor_id, monday, _ in due.values()]
+        stretches = [self._week_stretch(doctor_id, monday) for doctor_id, monday, _ in due.values()]
         try:
             answers = await repo.doctor_weeks(self._db.pool, stretches)
         except Exception:  # the kept weeks expire as usual; their next readers retry
@@ -254,14 +254,16 @@ class Bookings:
             else:
                 cache.put(key, self._build_week(doctor_id, monday, lang, answer), epoch)
 
-    def _stretch(self, doctor_id: int, monday: date) -> repo.Stretch:
+    def _stretch(self, doctor_id: int, first: date, last: date) -> repo.Stretch:
+        """The doctor's clinic days `first` to `last`."""
+        return repo.Stretch(doctor_id, *day_bounds(first, last, self.tz), first, last)
+
+    def _week_stretch(self, doctor_id: int, monday: date) -> repo.Stretch:
         """Monday to Saturday of the week starting `monday`."""
-        saturday = monday + timedelta(days=len(WORKDAYS) - 1)
-        starts, ends = day_bounds(monday, saturday, self.tz)
-        return repo.Stretch(doctor_id, starts, ends, monday, saturday)
+        return self._stretch(doctor_id, monday, monday + timedelta(days=len(WORKDAYS) - 1))
 
     async def _compute_week(self, doctor_id: int, monday: date, lang: Lang) -> Week:
-        (answer,) = await repo.doctor_weeks(self._db.pool, [self._stretch(doctor_id, monday)])
+        (answer,) = await repo.doctor_weeks(self._db.pool, [self._week_stretch(doctor_id, monday)])
         if answer is None:
             raise NotFound(msg("error.not_found.doctor", id=doctor_id))
         return self._build_week(doctor_id, monday, lang, answer)
@@ -397,10 +399,7 @@ class Bookings:
         beforehand: a move checks here, a new booking in its own statement); 404 / 409 /
         422 otherwise."""
         day, starts_at = self._requested_start(request)
-        starts, ends = day_bounds(day, day, self.tz)
-        week = await repo.doctor_week(
-            self._db.pool, repo.Stretch(request.doctor_id, starts, ends, day, day)
-        )
+        week = await repo.doctor_week(self._db.pool, self._stretch(request.doctor_id, day, day))
         if week is None:
             raise NotFound(msg("error.not_found.doctor", id=request.doctor_id))
         if day in week.off_days:
@@ -691,10 +690,7 @@ class Bookings:
 
     async def works_on(self, doctor_id: int, day: date) -> bool:
         """Whether the doctor works that day: their hours, not off, the clinic open."""
-        starts, ends = day_bounds(day, day, self.tz)
-        week = await repo.doctor_week(
-            self._db.pool, repo.Stretch(doctor_id, starts, ends, day, day)
-        )
+        week = await repo.doctor_week(self._db.pool, self._stretch(doctor_id, day, day))
         if week is None:
             raise NotFound(msg("error.not_found.doctor", id=doctor_id))
         return (
